@@ -1,0 +1,116 @@
+"""What the user already knows: a free-text hint, countries, a bounding box.
+
+A hint becomes evidence of kind ``hint`` at the start of a run, so it narrows the
+country priors and the verification of candidates like any other clue, and it is
+listed with the evidence in the answer (an investigator must see what was assumed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pycountry
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ConfigError
+from .evidence import Evidence, GeoRef, ToolSource
+from .geo import haversine_km, spherical_mean
+
+
+def country_code(name_or_code: str) -> str:
+    """ISO 3166-1 alpha-2 code for a code or name ('DE', 'DEU', 'Germany'); ConfigError if unknown."""
+    try:
+        return pycountry.countries.lookup(name_or_code.strip()).alpha_2
+    except LookupError:
+        raise ConfigError(f"unknown country {name_or_code!r}: use an ISO code or an English country name") from None
+
+
+class Hint(BaseModel):
+    """Prior knowledge about where the image is. All fields optional."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    text: str | None = Field(default=None, description="Free text, e.g. 'somewhere in Bavaria'.")
+    countries: tuple[str, ...] = Field(default=(), description="ISO codes or English names of possible countries.")
+    bbox: tuple[float, float, float, float] | None = Field(default=None, description="(south, west, north, east).")
+
+    @field_validator("countries", mode="before")
+    @classmethod
+    def _codes(cls, value: Any) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            value = [value]
+        return tuple(country_code(v) for v in value)
+
+    @model_validator(mode="after")
+    def _box(self) -> Hint:
+        if self.bbox is not None:
+            south, west, north, east = self.bbox
+            if not (-90 <= south < north <= 90 and -180 <= west <= 180 and -180 <= east <= 180):
+                raise ValueError("bbox must be (south, west, north, east) with south < north, in degrees")
+        return self
+
+    @classmethod
+    def coerce(cls, value: Hint | str | Mapping[str, Any] | None = None, **fields: Any) -> Hint | None:
+        """Accept a Hint, a text, a dict of fields, and keyword fields (``country=``, ``bbox=``)."""
+        if "country" in fields:
+            fields["countries"] = fields.pop("country")
+        fields = {k: v for k, v in fields.items() if v is not None}
+        if value is None and not fields:
+            return None
+        try:
+            if isinstance(value, Hint):
+                return value.model_copy(update=fields) if fields else value
+            if isinstance(value, str):
+                return cls(text=value, **fields)
+            if isinstance(value, Mapping):
+                data = dict(value)
+                if "country" in data:
+                    data["countries"] = data.pop("country")
+                return cls(**{**data, **fields})
+            if value is None:
+                return cls(**fields)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise ConfigError(f"invalid hint: {'.'.join(map(str, first['loc'])) or 'hint'}: {first['msg']}") from None
+        raise ConfigError(f"hint must be a string, a dict or a Hint, not {type(value).__name__}")
+
+    def is_empty(self) -> bool:
+        return not (self.text or self.countries or self.bbox)
+
+    def to_evidence(self) -> list[Evidence]:
+        """The structured parts of the hint as evidence (free text is interpreted by text tools)."""
+        source = ToolSource(tool="hint", arguments=self.model_dump(mode="json", exclude_none=True))
+        out: list[Evidence] = []
+        if self.countries:
+            out.append(
+                Evidence(
+                    kind="hint",
+                    value="country is one of " + ", ".join(self.countries),
+                    confidence=0.9,
+                    source=source,
+                    provenance="user hint",
+                    countries={c: 1.0 for c in self.countries},
+                )
+            )
+        if self.bbox:
+            south, west, north, east = self.bbox
+            east_unwrapped = east if east >= west else east + 360.0
+            corners = [(south, west), (north, west), (south, east_unwrapped), (north, east_unwrapped)]
+            lat, lon = spherical_mean(corners)
+            radius = max(haversine_km(lat, lon, c[0], c[1]) for c in corners)
+            ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
+            out.append(
+                Evidence(
+                    kind="hint",
+                    value=f"inside box S{south} W{west} N{north} E{east}",
+                    confidence=0.9,
+                    source=source,
+                    provenance="user hint",
+                    geo=GeoRef(lat=lat, lon=lon, radius_km=radius, geometry={"type": "Polygon", "coordinates": [ring]}),
+                    details={"bbox": list(self.bbox)},
+                )
+            )
+        return out

@@ -1,0 +1,18 @@
+"""The built-in tools of one run, by name."""
+
+from __future__ import annotations
+
+from langchain_core.tools import BaseTool
+
+from .base import ToolContext
+from .image_tools import CropTool, EnhanceTool, RotateTool, ZoomTool
+from .metadata_tool import MetadataTool
+
+
+def build_toolbox(ctx: ToolContext, *, use_metadata: bool = True) -> dict[str, BaseTool]:
+    """Instantiate the tools for a run. The metadata tool is left out when metadata use
+    is off, so no policy or model can read EXIF in an evaluation run."""
+    tools: list[BaseTool] = [CropTool(ctx=ctx), ZoomTool(ctx=ctx), RotateTool(ctx=ctx), EnhanceTool(ctx=ctx)]
+    if use_metadata:
+        tools.insert(0, MetadataTool(ctx=ctx))
+    return {tool.name: tool for tool in tools}
