@@ -1,0 +1,90 @@
+"""Helpers the nodes share: building the policy's view, running and recording tool calls."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from tools.base import call_tool
+from tools.evidence import Evidence, Observation
+
+from ..context import RunContext
+from ..policy import ModelCall, RunView
+from ..state import RunState, number_evidence
+
+
+def make_view(state: RunState, ctx: RunContext) -> RunView:
+    assert ctx.clock is not None
+    return RunView(
+        images=ctx.tool_context.images,
+        evidence=list(state.evidence),
+        observations=list(state.observations),
+        messages=list(state.messages),
+        tools=ctx.tools,
+        step=state.step,
+        tool_counts=dict(state.tool_counts),
+        budget=ctx.budget,
+        seconds_left=max(0.0, ctx.budget.max_seconds - ctx.clock.elapsed()),
+        hint=ctx.hint,
+        question=state.question,
+        use_metadata=ctx.use_metadata,
+    )
+
+
+def run_tool(ctx: RunContext, node: str, name: str, arguments: dict[str, Any], call_id: str) -> Observation:
+    """Run one tool call and record it (full observation, so replay can answer it)."""
+    started, t0 = time.time(), time.perf_counter()
+    tool = ctx.tools.get(name)
+    if tool is None:
+        observation = Observation.failure(name, arguments, f"unknown tool {name!r}; available: {', '.join(ctx.tools)}")
+    else:
+        observation = call_tool(tool, arguments, call_id)
+    ctx.recorder.step(
+        node,
+        "tool_call",
+        name,
+        arguments=arguments,
+        output=observation,
+        images=observation.images,
+        started=started,
+        duration_s=time.perf_counter() - t0,
+        call_id=call_id,
+        error=observation.error,
+    )
+    return observation
+
+
+def record_evidence(ctx: RunContext, node: str, existing: int, items: list[Evidence]) -> list[Evidence]:
+    """Number new evidence and record which ids it received."""
+    numbered = number_evidence(existing, items)
+    if numbered:
+        ctx.recorder.step(
+            node,
+            "evidence",
+            "evidence",
+            output=[{"id": e.id, "kind": e.kind, "value": e.value, "confidence": e.confidence} for e in numbered],
+            images=sorted({e.image for e in numbered if e.image}),
+        )
+    return numbered
+
+
+def record_model_calls(ctx: RunContext, node: str, calls: list[ModelCall], task: str | None = None) -> None:
+    for call in calls:
+        ctx.recorder.step(
+            node,
+            "model_call",
+            call.name,
+            arguments=call.arguments,
+            output=call.output,
+            started=call.started,
+            duration_s=call.duration_s,
+            messages_digest=call.messages_digest,
+            raw_output=call.raw_output,
+            task=task,
+        )
+
+
+def record_error(ctx: RunContext, node: str, what: str, exc: BaseException) -> str:
+    message = f"{what}: {type(exc).__name__}: {exc}"
+    ctx.recorder.step(node, "error", what, output={"error": message, "type": type(exc).__name__})
+    return message

@@ -1,0 +1,36 @@
+"""finalize: a short human-readable account of the answer, built from its evidence."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from tools.evidence import Evidence
+
+from ..context import RunContext
+from ..state import ConsensusResult, RunState
+
+
+def summarize(result: ConsensusResult | None, evidence: list[Evidence]) -> str:
+    if result is None or not result.answered:
+        return "No answer: " + (result.reason if result else "the run produced no result")
+    names = [p for p in (result.city, result.region, result.country) if p]
+    place = ", ".join(dict.fromkeys(names)) or "an unnamed place"
+    by_id = {e.id: e for e in evidence}
+    cited: list[str] = []
+    for index in result.support:
+        for source in result.ranked[index].sources:
+            item = by_id.get(source)
+            if item is not None and source not in cited:
+                cited.append(source)
+    reasons = "; ".join(f"{by_id[s].kind} {by_id[s].value} [{s}]" for s in cited[:4])
+    text = f"Located in {place}: {result.reason}."
+    return text + (f" Evidence: {reasons}." if reasons else "")
+
+
+def finalize(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    summary = summarize(state.result, state.evidence)
+    ctx.recorder.step("finalize", "decision", "finalize", output={"summary": summary, "stop_reason": state.stop_reason})
+    return {"summary": summary}

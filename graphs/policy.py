@@ -1,0 +1,126 @@
+"""The policy interface: who decides what to look at next and what to propose.
+
+Two policies share one graph: the heuristic playbook (no model) and a vision-language
+model. A policy sees a read-only :class:`RunView` and answers with LangChain
+``AIMessage`` tool calls, so the graph never parses model text and never imports the
+model layer. Model invocations are reported back as :class:`ModelCall` records for the
+trace (digest of the messages sent, raw text received).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.tools import BaseTool
+
+from tools.evidence import Candidate, Evidence, Observation
+from tools.hints import Hint
+from tools.images import ImageRegistry
+
+from .budget import Budget
+
+
+@dataclass(frozen=True)
+class ModelCall:
+    """One model invocation, as the trace records it."""
+
+    name: str
+    messages_digest: str
+    raw_output: str
+    started: float
+    duration_s: float
+    arguments: dict[str, Any] = field(default_factory=dict)
+    output: Any = None
+
+
+@dataclass
+class RunView:
+    """What a policy may look at. Do not mutate."""
+
+    images: ImageRegistry
+    evidence: list[Evidence]
+    observations: list[Observation]
+    messages: list[BaseMessage]
+    tools: dict[str, BaseTool]
+    step: int
+    tool_counts: dict[str, int]
+    budget: Budget
+    seconds_left: float
+    hint: Hint | None
+    question: str | None
+    use_metadata: bool
+
+    def calls_left(self, kind: str) -> int:
+        """How many more calls of a tool kind the budget allows."""
+        total_left = self.budget.max_tool_calls - sum(self.tool_counts.values())
+        limit = self.budget.kind_limit(kind)
+        kind_left = total_left if limit is None else limit - self.tool_counts.get(kind, 0)
+        return max(0, min(total_left, kind_left))
+
+    def has_called(self, tool: str, **arguments: Any) -> bool:
+        """Whether a tool was already called (with at least these arguments)."""
+        for obs in self.observations:
+            if obs.tool == tool and all(obs.arguments.get(k) == v for k, v in arguments.items()):
+                return True
+        return False
+
+
+@dataclass
+class PlanStep:
+    """A policy's decision: tool calls to run next (``message.tool_calls``), or none to
+    move on to proposing candidates."""
+
+    message: AIMessage
+    model_calls: list[ModelCall] = field(default_factory=list)
+    rationale: str = ""
+
+    @property
+    def done(self) -> bool:
+        return not self.message.tool_calls
+
+
+@dataclass(frozen=True)
+class ProposalTask:
+    """One independent proposal to make: a model sample, or a heuristic evidence lane."""
+
+    lane: str
+    sample: int = 0
+    temperature: float | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.lane}[{self.sample}]"
+
+
+@dataclass
+class Proposal:
+    task: ProposalTask
+    candidates: list[Candidate]
+    model_calls: list[ModelCall] = field(default_factory=list)
+    message: AIMessage | None = None
+    note: str = ""
+
+
+class Policy(ABC):
+    """Decides the next tool calls and proposes candidates."""
+
+    name: str = "policy"
+
+    @abstractmethod
+    def plan(self, view: RunView) -> PlanStep:
+        """Next tool calls, or an empty message to stop gathering evidence."""
+
+    def proposal_tasks(self, view: RunView) -> list[ProposalTask]:
+        """The independent proposals to fan out (one per model sample or evidence lane)."""
+        return [ProposalTask("default")]
+
+    @abstractmethod
+    def propose(self, view: RunView, task: ProposalTask) -> Proposal:
+        """Candidates for one task. Called concurrently for different tasks."""
+
+    def describe(self) -> dict[str, Any]:
+        """Settings for the trace header."""
+        return {"name": self.name}

@@ -1,0 +1,95 @@
+"""Verification: score each candidate against all the evidence, not only its own.
+
+The analogue of G3's geo-verification. Each piece of evidence with a country prior
+(script, language, phone prefix, TLD, a hint) or a place (a hint box, an OSM feature)
+raises the candidates it agrees with and lowers the ones it contradicts, in
+proportion to its confidence. A candidate's own sources are skipped, so nothing is
+counted twice. Every adjustment is recorded on the candidate (``details.verification``)
+so an investigator can see why a candidate rose or fell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tools.evidence import Candidate, Evidence
+from tools.gazetteer import Gazetteer
+from tools.geo import haversine_km
+
+from .consensus import CITY_MAX_RADIUS_KM, REGION_MAX_RADIUS_KM
+
+#: How much one fully confident contradicting clue cuts a score, and one agreeing clue lifts it.
+CONTRADICTION_CUT = 0.85
+AGREEMENT_LIFT = 0.3
+#: Evidence kinds whose area *checks* a candidate. Other located evidence (a GPS tag, a
+#: place name) proposes candidates of its own, and their agreement is consensus's job:
+#: counting it here too would count it twice.
+CHECKING_KINDS = frozenset({"hint", "osm_feature"})
+#: No candidate is ever certain: metadata can be forged, signs can be moved.
+MAX_SCORE = 0.98
+
+
+def _place_candidate(candidate: Candidate, gazetteer: Gazetteer | None) -> Candidate:
+    if gazetteer is None:
+        return candidate
+    update = {}
+    place = gazetteer.reverse(candidate.lat, candidate.lon)
+    if candidate.country_code is None and place.country_code:
+        update["country_code"] = place.country_code
+    if candidate.region is None and place.region and candidate.radius_km <= REGION_MAX_RADIUS_KM:
+        update["region"] = place.region
+    if candidate.city is None and place.city and candidate.radius_km <= CITY_MAX_RADIUS_KM:
+        update["city"] = place.city
+    return candidate.model_copy(update=update) if update else candidate
+
+
+def _country_effect(candidate: Candidate, item: Evidence) -> tuple[float, str] | None:
+    prior = item.countries
+    if not prior or candidate.country_code is None:
+        return None
+    top = max(prior.values())
+    if top <= 0:
+        return None
+    support = prior.get(candidate.country_code, 0.0) / top
+    if support == 0.0:
+        return (
+            1.0 - CONTRADICTION_CUT * item.confidence,
+            f"{item.kind} '{item.value}' points away from {candidate.country_code}",
+        )
+    return 1.0 + AGREEMENT_LIFT * item.confidence * support, f"{item.kind} '{item.value}' fits {candidate.country_code}"
+
+
+def _geo_effect(candidate: Candidate, item: Evidence) -> tuple[float, str] | None:
+    if item.kind not in CHECKING_KINDS or item.geo is None or item.geo.radius_km is None:
+        return None
+    distance = haversine_km(candidate.lat, candidate.lon, item.geo.lat, item.geo.lon)
+    if distance <= item.geo.radius_km + candidate.radius_km:
+        return 1.0 + AGREEMENT_LIFT * item.confidence, f"within {item.kind} area '{item.value}'"
+    if item.kind == "hint":  # a hint is a constraint; a missing OSM match is weak evidence of absence
+        return 1.0 - CONTRADICTION_CUT * item.confidence, f"outside hinted area '{item.value}'"
+    return None
+
+
+def verify_candidates(
+    candidates: Sequence[Candidate], evidence: Sequence[Evidence], gazetteer: Gazetteer | None = None
+) -> list[Candidate]:
+    """Rescore candidates against the evidence; scores stay within [0, MAX_SCORE]."""
+    out = []
+    for candidate in candidates:
+        placed = _place_candidate(candidate, gazetteer)
+        own = set(placed.sources)
+        factor = 1.0
+        notes = []
+        for item in evidence:
+            if item.id is not None and item.id in own:
+                continue
+            for effect in (_country_effect(placed, item), _geo_effect(placed, item)):
+                if effect is None:
+                    continue
+                multiplier, why = effect
+                factor *= multiplier
+                notes.append({"evidence": item.id, "factor": round(multiplier, 4), "why": why})
+        score = min(MAX_SCORE, placed.score * factor)
+        details = {**placed.details, "proposed_score": placed.score, "verification": notes}
+        out.append(placed.model_copy(update={"score": round(score, 6), "details": details}))
+    return out
