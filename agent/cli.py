@@ -1,0 +1,124 @@
+"""The ``geosleuth`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from graphs.consensus import STRATEGIES
+from tools.errors import GeoSleuthError
+
+from .agent import Agent
+from .location import Location
+from .render import render_location
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("geosleuth")
+    except PackageNotFoundError:  # running from a checkout without install
+        return "unknown"
+
+
+def _bbox(text: str) -> tuple[float, float, float, float]:
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError("bbox must be four numbers: SOUTH,WEST,NORTH,EAST") from None
+    if len(values) != 4:
+        raise argparse.ArgumentTypeError("bbox must be four numbers: SOUTH,WEST,NORTH,EAST")
+    return values  # type: ignore[return-value]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="geosleuth",
+        description="Locate where a photo was taken, with the evidence for the answer.",
+    )
+    parser.add_argument("--version", action="version", version=f"geosleuth {_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+
+    locate = commands.add_parser("locate", help="locate one or more images", description="Locate images.")
+    locate.add_argument("images", nargs="+", metavar="IMG", help="image files (JPEG, PNG, WebP, TIFF, HEIC, ...)")
+    locate.add_argument("--json", action="store_true", help="print the full Location as JSON")
+    locate.add_argument("--no-metadata", action="store_true", help="ignore EXIF (GPS, time): judge by pixels only")
+    locate.add_argument(
+        "--trace", metavar="PATH", help="write the run trace here (a .jsonl file; a directory for several images)"
+    )
+    locate.add_argument("--strategy", choices=sorted(STRATEGIES), help="consensus strategy (default: cluster)")
+    locate.add_argument("--same-place", action="store_true", help="treat all images as views of one place")
+    locate.add_argument("--hint", help="what you already know, e.g. 'somewhere in Bavaria'")
+    locate.add_argument("--country", action="append", metavar="CC", help="restrict to a country (repeatable)")
+    locate.add_argument("--bbox", type=_bbox, metavar="S,W,N,E", help="restrict to a bounding box")
+    locate.add_argument("--question", help="the question asked about the image (kept in the trace)")
+    locate.add_argument("--max-steps", type=int, metavar="N", help="planning rounds before answering")
+    return parser
+
+
+def _trace_target(arg: str | None, count: int, run_index: int) -> Path | None:
+    if arg is None:
+        return None
+    path = Path(arg)
+    if count == 1 and not (path.is_dir() or arg.endswith(("/", "\\"))):
+        return path
+    return path / f"run-{run_index:04d}.jsonl"
+
+
+def _locate(args: argparse.Namespace) -> int:
+    agent = Agent(strategy=args.strategy)
+    budget = {"max_steps": args.max_steps} if args.max_steps is not None else None
+    groups: list[list[str]] = [list(args.images)] if args.same_place else [[img] for img in args.images]
+    results: list[tuple[str, Location]] = []
+    failures = 0
+    for index, group in enumerate(groups):
+        label = " + ".join(group)
+        try:
+            location = agent.locate(
+                group if len(group) > 1 else group[0],
+                use_metadata=not args.no_metadata,
+                hint=args.hint,
+                country=args.country,
+                bbox=args.bbox,
+                budget=budget,
+                question=args.question,
+                trace=_trace_target(args.trace, len(groups), index),
+            )
+        except GeoSleuthError as exc:
+            failures += 1
+            print(f"geosleuth: error: {exc}", file=sys.stderr)
+            continue
+        results.append((label, location))
+        if not args.json:
+            print(render_location(location, title=label))
+            if index < len(groups) - 1:
+                print()
+    if args.json:
+        payload = [json.loads(loc.to_json()) for _, loc in results]
+        print(json.dumps(payload[0] if len(groups) == 1 and payload else payload, indent=2, ensure_ascii=False))
+    return 1 if failures else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "locate":
+            return _locate(args)
+    except GeoSleuthError as exc:
+        print(f"geosleuth: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("geosleuth: interrupted", file=sys.stderr)
+        return 130
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

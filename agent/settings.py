@@ -1,0 +1,25 @@
+"""Settings from arguments or ``GEOSLEUTH_*`` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tools.images import DEFAULT_MAX_PIXELS
+
+
+class Settings(BaseSettings):
+    """Agent-wide defaults. Each field can be set with ``GEOSLEUTH_<FIELD>``, e.g.
+    ``GEOSLEUTH_TRACE_DIR=runs/`` or ``GEOSLEUTH_STRATEGY=hierarchical``."""
+
+    model_config = SettingsConfigDict(env_prefix="GEOSLEUTH_", extra="ignore")
+
+    strategy: str = Field(default="cluster", description="Consensus strategy: cluster, hierarchical or best.")
+    trace_dir: Path | None = Field(default=None, description="Write every run's trace here as <run_id>.jsonl.")
+    cache_dir: Path | None = Field(
+        default=None, description="Derived data and HTTP caches (default ~/.cache/geosleuth)."
+    )
+    max_image_pixels: int = Field(default=DEFAULT_MAX_PIXELS, gt=0, description="Refuse larger images.")
+    offline: bool = Field(default=False, description="Never try the network.")
