@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import struct
 import zlib
 from pathlib import Path
 
 from PIL import Image
 
-SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+#: ``../shared/data`` beside the checkout, or ``GEOSLEUTH_DATA_DIR``.
+SHARED_DATA = Path(
+    os.environ.get("GEOSLEUTH_DATA_DIR") or Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+)
 PHOTOS = SHARED_DATA / "photos"
 
 

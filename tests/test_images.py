@@ -159,3 +159,16 @@ def test_registry_handles_and_derived_mapping():
     assert [r.handle for r in registry.roots()] == ["img:0"]
     with pytest.raises(UnknownImageHandleError, match="img:9"):
         registry.get("img:9")
+
+
+def test_heic_with_gps_when_pillow_heif_is_installed():
+    pytest.importorskip("pillow_heif")
+    from tools.exif import read_exif
+
+    exif = Image.Exif()
+    exif.get_ifd(0x8825).update({1: "S", 2: (22.0, 54.0, 0.0), 3: "W", 4: (43.0, 12.0, 0.0)})
+    data = encode(Image.new("RGB", (64, 48), "green"), "HEIF", exif=exif.tobytes())
+    loaded = load_image(data)
+    assert loaded.format == "HEIF" and loaded.image.mode == "RGB"
+    gps = read_exif(loaded.exif).gps
+    assert (gps.lat, gps.lon) == (pytest.approx(-22.9), pytest.approx(-43.2))
