@@ -107,7 +107,7 @@ def _load_countries(centres: dict[str, tuple[float, float]]) -> dict[str, Countr
             languages=tuple(x for x in (c.get("languages") or "").split(",") if x),
             neighbours=tuple(x for x in (c.get("neighbours") or "").split(",") if x),
             continent=c.get("continentcode") or "",
-            postal_regex=c.get("postalcoderegex") or "",
+            postal_regex=(c.get("postalcoderegex") or "").strip(),  # GeoNames' CA entry has a trailing space
             lat=lat,
             lon=lon,
         )

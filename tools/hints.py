@@ -8,7 +8,7 @@ listed with the evidence in the answer (an investigator must see what was assume
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pycountry
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -16,6 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .errors import ConfigError
 from .evidence import Evidence, GeoRef, ToolSource
 from .geo import haversine_km, spherical_mean
+
+if TYPE_CHECKING:
+    from .places import PlaceIndex
 
 
 def country_code(name_or_code: str) -> str:
@@ -80,10 +83,13 @@ class Hint(BaseModel):
     def is_empty(self) -> bool:
         return not (self.text or self.countries or self.bbox)
 
-    def to_evidence(self) -> list[Evidence]:
-        """The structured parts of the hint as evidence (free text is interpreted by text tools)."""
+    def to_evidence(self, places: PlaceIndex | None = None) -> list[Evidence]:
+        """The hint as evidence. Free text is read with the place index when one is given:
+        "somewhere in Bavaria" becomes the region Bavaria (its country, centre and extent)."""
         source = ToolSource(tool="hint", arguments=self.model_dump(mode="json", exclude_none=True))
         out: list[Evidence] = []
+        if self.text and places is not None:
+            out.extend(_text_hint(self.text, places, source))
         if self.countries:
             out.append(
                 Evidence(
@@ -114,3 +120,30 @@ class Hint(BaseModel):
                 )
             )
         return out
+
+
+def _text_hint(text: str, places: PlaceIndex, source: ToolSource) -> list[Evidence]:
+    """The most prominent place each name in the hint text can be (hints name regions and
+    countries more often than villages, so larger places win)."""
+    out = []
+    for hit in places.find(text):
+        candidates = [places.place(i) for i in hit.places]
+        best = max(candidates, key=lambda p: ({"country": 2, "region": 1}.get(p.kind, 0), p.population))
+        if best.kind == "city" and best.population < 1000:
+            continue
+        details = {"key": hit.key, "place_kind": best.kind, "country_code": best.country_code}
+        if best.kind == "region":
+            details["region"] = best.name
+        out.append(
+            Evidence(
+                kind="hint",
+                value=f"hint '{text}' -> {best.describe()}",
+                confidence=0.9,
+                source=source,
+                provenance="user hint, read with the GeoNames gazetteer",
+                geo=GeoRef(lat=best.lat, lon=best.lon, radius_km=best.radius_km),
+                countries={best.country_code: 1.0},
+                details=details,
+            )
+        )
+    return out

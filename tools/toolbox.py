@@ -7,12 +7,19 @@ from langchain_core.tools import BaseTool
 from .base import ToolContext
 from .image_tools import CropTool, EnhanceTool, RotateTool, ZoomTool
 from .metadata_tool import MetadataTool
+from .text_tool import AnalyzeTextTool
 
 
 def build_toolbox(ctx: ToolContext, *, use_metadata: bool = True) -> dict[str, BaseTool]:
     """Instantiate the tools for a run. The metadata tool is left out when metadata use
     is off, so no policy or model can read EXIF in an evaluation run."""
-    tools: list[BaseTool] = [CropTool(ctx=ctx), ZoomTool(ctx=ctx), RotateTool(ctx=ctx), EnhanceTool(ctx=ctx)]
+    tools: list[BaseTool] = [
+        CropTool(ctx=ctx),
+        ZoomTool(ctx=ctx),
+        RotateTool(ctx=ctx),
+        EnhanceTool(ctx=ctx),
+        AnalyzeTextTool(ctx=ctx),
+    ]
     if use_metadata:
         tools.insert(0, MetadataTool(ctx=ctx))
     return {tool.name: tool for tool in tools}
