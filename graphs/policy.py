@@ -17,6 +17,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.tools import BaseTool
 
 from tools.evidence import Candidate, Evidence, Observation
+from tools.gazetteer import Gazetteer
 from tools.hints import Hint
 from tools.images import ImageRegistry
 
@@ -52,6 +53,7 @@ class RunView:
     hint: Hint | None
     question: str | None
     use_metadata: bool
+    gazetteer: Gazetteer | None = None
 
     def calls_left(self, kind: str) -> int:
         """How many more calls of a tool kind the budget allows."""

@@ -17,6 +17,7 @@ from tools.gazetteer import Gazetteer
 from tools.geo import haversine_km
 
 from .consensus import CITY_MAX_RADIUS_KM, REGION_MAX_RADIUS_KM
+from .correlation import independence_weights
 
 #: How much one fully confident contradicting clue cuts a score, and one agreeing clue lifts it.
 CONTRADICTION_CUT = 0.85
@@ -43,7 +44,9 @@ def _place_candidate(candidate: Candidate, gazetteer: Gazetteer | None) -> Candi
     return candidate.model_copy(update=update) if update else candidate
 
 
-def _country_effect(candidate: Candidate, item: Evidence) -> tuple[float, str] | None:
+def _country_effect(candidate: Candidate, item: Evidence, weight: float = 1.0) -> tuple[float, str] | None:
+    """Lift or cut for how well the candidate's country fits this clue's prior; ``weight``
+    discounts clues that repeat another one (see ``graphs.correlation``)."""
     prior = item.countries
     if not prior or candidate.country_code is None:
         return None
@@ -51,17 +54,23 @@ def _country_effect(candidate: Candidate, item: Evidence) -> tuple[float, str] |
     if top <= 0:
         return None
     support = prior.get(candidate.country_code, 0.0) / top
+    trust = item.confidence * weight
     if support == 0.0:
-        return (
-            1.0 - CONTRADICTION_CUT * item.confidence,
-            f"{item.kind} '{item.value}' points away from {candidate.country_code}",
-        )
-    return 1.0 + AGREEMENT_LIFT * item.confidence * support, f"{item.kind} '{item.value}' fits {candidate.country_code}"
+        why = f"{item.kind} '{item.value}' points away from {candidate.country_code}"
+        return 1.0 - CONTRADICTION_CUT * trust, why
+    return 1.0 + AGREEMENT_LIFT * trust * support, f"{item.kind} '{item.value}' fits {candidate.country_code}"
 
 
 def _geo_effect(candidate: Candidate, item: Evidence) -> tuple[float, str] | None:
     if item.kind not in CHECKING_KINDS or item.geo is None or item.geo.radius_km is None:
         return None
+    place_kind = item.details.get("place_kind")
+    if place_kind == "country":
+        return None  # the country prior already says it; a country is no disc
+    if place_kind == "region" and candidate.region is not None:
+        if candidate.region == item.details.get("region"):
+            return 1.0 + AGREEMENT_LIFT * item.confidence, f"in hinted region {candidate.region}"
+        return 1.0 - CONTRADICTION_CUT * item.confidence, f"outside hinted region '{item.value}'"
     distance = haversine_km(candidate.lat, candidate.lon, item.geo.lat, item.geo.lon)
     if distance <= item.geo.radius_km + candidate.radius_km:
         return 1.0 + AGREEMENT_LIFT * item.confidence, f"within {item.kind} area '{item.value}'"
@@ -75,6 +84,7 @@ def verify_candidates(
 ) -> list[Candidate]:
     """Rescore candidates against the evidence; scores stay within [0, MAX_SCORE]."""
     out = []
+    weights = independence_weights(evidence)
     for candidate in candidates:
         placed = _place_candidate(candidate, gazetteer)
         own = set(placed.sources)
@@ -83,7 +93,8 @@ def verify_candidates(
         for item in evidence:
             if item.id is not None and item.id in own:
                 continue
-            for effect in (_country_effect(placed, item), _geo_effect(placed, item)):
+            country = _country_effect(placed, item, weights.get(item.id or "", 1.0))
+            for effect in (country, _geo_effect(placed, item)):
                 if effect is None:
                     continue
                 multiplier, why = effect

@@ -28,6 +28,7 @@ def make_view(state: RunState, ctx: RunContext) -> RunView:
         hint=ctx.hint,
         question=state.question,
         use_metadata=ctx.use_metadata,
+        gazetteer=ctx.gazetteer,
     )
 
 

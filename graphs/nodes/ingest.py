@@ -6,6 +6,8 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
+from tools.text_tool import place_index
+
 from ..context import RunContext
 from ..state import RunState
 from .common import record_evidence, run_tool
@@ -13,7 +15,7 @@ from .common import record_evidence, run_tool
 
 def ingest(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     ctx = runtime.context
-    found = list(ctx.hint.to_evidence()) if ctx.hint else []
+    found = list(ctx.hint.to_evidence(place_index(ctx.tool_context))) if ctx.hint else []
     observations = []
     counts = dict(state.tool_counts)
     if ctx.use_metadata and "read_metadata" in ctx.tools:

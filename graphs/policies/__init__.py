@@ -1,6 +1,20 @@
-"""Policies that drive the graph without a model."""
+"""Policies that drive the graph without a model, and the pieces of the playbook."""
 
-from .heuristic import HeuristicPolicy, Lane, Play
+from .heuristic import HeuristicPolicy
+from .metadata import MetadataLane, MetadataPlay
+from .playbook import Lane, Play
+from .reading import AnalyzeTextPlay, ReadTextPlay
 from .scripted import ScriptedPolicy
+from .text_lane import TextLane
 
-__all__ = ["HeuristicPolicy", "Lane", "Play", "ScriptedPolicy"]
+__all__ = [
+    "AnalyzeTextPlay",
+    "HeuristicPolicy",
+    "Lane",
+    "MetadataLane",
+    "MetadataPlay",
+    "Play",
+    "ReadTextPlay",
+    "ScriptedPolicy",
+    "TextLane",
+]

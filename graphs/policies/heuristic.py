@@ -1,5 +1,9 @@
 """The embedded default: a fixed investigative playbook, no model.
 
+The default playbook: metadata (when allowed), read the text of every image (OCR with
+zoom passes), analyse that text for clues, then propose from two lanes - metadata and
+text - that verification and consensus weigh against each other.
+
 The playbook is a list of *plays*. On each planning round the first play that still
 has work returns its tool calls; when none has, the policy proposes. Proposals come
 from *lanes*, one per family of evidence (metadata, text, ...), fanned out in
@@ -9,72 +13,16 @@ tag and a street sign that disagree are both seen, not silently merged.
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.messages import AIMessage
 
-from tools.evidence import Candidate
-
 from ..policy import PlanStep, Policy, Proposal, ProposalTask, RunView
-
-
-class Play(ABC):
-    """One step of the playbook."""
-
-    name: str = "play"
-
-    @abstractmethod
-    def calls(self, view: RunView) -> list[tuple[str, dict[str, Any]]]:
-        """Tool calls (name, arguments) still to make; empty when this play is done."""
-
-
-class Lane(ABC):
-    """One family of evidence that proposes candidates."""
-
-    name: str = "lane"
-
-    @abstractmethod
-    def candidates(self, view: RunView) -> list[Candidate]:
-        """Candidates this lane derives from the evidence so far."""
-
-
-class MetadataPlay(Play):
-    """Read every original image's EXIF first (ingest normally has already)."""
-
-    name = "metadata"
-
-    def calls(self, view: RunView) -> list[tuple[str, dict[str, Any]]]:
-        if not view.use_metadata or "read_metadata" not in view.tools:
-            return []
-        return [
-            ("read_metadata", {"image": root.handle})
-            for root in view.images.roots()
-            if not view.has_called("read_metadata", image=root.handle)
-        ]
-
-
-class MetadataLane(Lane):
-    """EXIF GPS positions, one candidate per image."""
-
-    name = "metadata"
-
-    def candidates(self, view: RunView) -> list[Candidate]:
-        out = []
-        for item in view.evidence:
-            if item.kind == "exif" and item.geo is not None and item.details.get("field") == "gps":
-                out.append(
-                    Candidate(
-                        lat=item.geo.lat,
-                        lon=item.geo.lon,
-                        label=f"EXIF GPS of {item.image}",
-                        score=item.confidence,
-                        sources=[item.id] if item.id else [],
-                        radius_km=item.geo.radius_km or 0.05,
-                    )
-                )
-        return out
+from .metadata import MetadataLane, MetadataPlay
+from .playbook import Lane, Play
+from .reading import AnalyzeTextPlay, ReadTextPlay
+from .text_lane import TextLane
 
 
 class HeuristicPolicy(Policy):
@@ -83,8 +31,8 @@ class HeuristicPolicy(Policy):
     name = "heuristic"
 
     def __init__(self, plays: Sequence[Play] | None = None, lanes: Sequence[Lane] | None = None) -> None:
-        self.plays = list(plays) if plays is not None else [MetadataPlay()]
-        self.lanes = list(lanes) if lanes is not None else [MetadataLane()]
+        self.plays = list(plays) if plays is not None else [MetadataPlay(), ReadTextPlay(), AnalyzeTextPlay()]
+        self.lanes = list(lanes) if lanes is not None else [MetadataLane(), TextLane()]
 
     def plan(self, view: RunView) -> PlanStep:
         for play in self.plays:
