@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import (
     EmptyImageError,
@@ -191,15 +191,12 @@ def load_image(source: Any, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedIm
         exif = None
         notes.append(f"EXIF unreadable: {type(exc).__name__}: {exc}")
     original_mode = opened.mode
-    previous = ImageFile.LOAD_TRUNCATED_IMAGES
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             opened.load()
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise TruncatedImageError(f"{label} is truncated or corrupt: {exc}", label) from exc
-    finally:
-        ImageFile.LOAD_TRUNCATED_IMAGES = previous
     try:
         oriented = ImageOps.exif_transpose(opened)
     except Exception as exc:  # noqa: BLE001 - a broken Orientation tag: keep the pixels as stored

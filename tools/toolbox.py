@@ -7,6 +7,7 @@ from langchain_core.tools import BaseTool
 from .base import ToolContext
 from .image_tools import CropTool, EnhanceTool, RotateTool, ZoomTool
 from .metadata_tool import MetadataTool
+from .ocr import ReadTextTool
 from .text_tool import AnalyzeTextTool
 
 
@@ -18,6 +19,7 @@ def build_toolbox(ctx: ToolContext, *, use_metadata: bool = True) -> dict[str, B
         ZoomTool(ctx=ctx),
         RotateTool(ctx=ctx),
         EnhanceTool(ctx=ctx),
+        ReadTextTool(ctx=ctx),
         AnalyzeTextTool(ctx=ctx),
     ]
     if use_metadata:
