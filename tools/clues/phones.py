@@ -295,6 +295,10 @@ def _type_name(kind: int) -> str:
     return (PhoneNumberType.to_string(kind) or "unknown").lower()
 
 
+#: Weight of a region where a grouped number is valid but usually written grouped otherwise.
+OTHER_GROUPING_WEIGHT = 0.5
+
+
 def _national(piece: str, span: TextSpan, start: int, end: int, cue: bool) -> Clue | None:
     digits = re.sub(r"\D", "", piece)
     if not 7 <= len(digits) <= 13:
@@ -304,9 +308,18 @@ def _national(piece: str, span: TextSpan, start: int, end: int, cue: bool) -> Cl
     if not (grouped or cue):
         return None
     formatted = list(national_matches(digits, shape)) if grouped else []
+    weights: dict[str, float] = {}
     if formatted:
         chosen = formatted
         reliability = RELIABILITY_NATIONAL_FORMAT_AND_CUE if cue else RELIABILITY_NATIONAL_FORMAT
+        # How people group digits is a habit, not a rule (Portuguese signs write "213 420 815",
+        # the library "21 342 0815"): other regions where the number is valid keep half weight.
+        others = [m for m in national_matches(digits) if m.region not in {f.region for f in formatted}]
+        if len(formatted) + len(others) <= MAX_NATIONAL_REGIONS:
+            chosen = formatted + others
+            weights = {m.region: OTHER_GROUPING_WEIGHT for m in others}
+        else:  # valid in many countries: the grouping alone singles these out, and it is weak
+            reliability *= MAX_NATIONAL_REGIONS / (len(formatted) + len(others))
     elif cue and 0 < len(matches := national_matches(digits)) <= 2:
         chosen = list(matches)
         reliability = RELIABILITY_NATIONAL_CUE
@@ -314,7 +327,7 @@ def _national(piece: str, span: TextSpan, start: int, end: int, cue: bool) -> Cl
         return None
     if len(chosen) > MAX_NATIONAL_REGIONS:
         return None
-    countries = {m.region: 1.0 for m in chosen}
+    countries = {m.region: weights.get(m.region, 1.0) for m in chosen}
     names = [data.country_name(m.region) for m in chosen]
     details: dict = {
         "match": piece.strip(),
@@ -333,7 +346,7 @@ def _national(piece: str, span: TextSpan, start: int, end: int, cue: bool) -> Cl
         kind="phone",
         key="national:" + digits,
         value=f"{piece.strip()} (national format: {where})",
-        reliability=reliability * specificity(len(chosen)),
+        reliability=reliability * specificity(len(formatted) if formatted else len(chosen)),
         countries=countries,
         provenance=PROVENANCE,
         spans=[span],
