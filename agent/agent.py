@@ -121,7 +121,11 @@ class Agent:
         for source in sources:
             registry.add_loaded(load_image(source, max_pixels=self.max_image_pixels))
         tool_context = ToolContext(
-            images=registry, resources=self.resources, cache_dir=self.settings.cache_dir, offline=self.settings.offline
+            images=registry,
+            resources=self.resources,
+            cache_dir=self.settings.cache_dir,
+            offline=self.settings.offline,
+            settings={"ocr_backend": self.settings.ocr_backend, "ocr_time_budget_s": self.settings.ocr_time_budget_s},
         )
         recorder = TraceRecorder(None)
         if trace is not None:

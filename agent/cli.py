@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +15,7 @@ from tools.errors import GeoSleuthError
 from .agent import Agent
 from .location import Location
 from .render import render_location
+from .settings import Settings
 
 
 def _version() -> str:
@@ -58,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     locate.add_argument("--bbox", type=_bbox, metavar="S,W,N,E", help="restrict to a bounding box")
     locate.add_argument("--question", help="the question asked about the image (kept in the trace)")
     locate.add_argument("--max-steps", type=int, metavar="N", help="planning rounds before answering")
+    locate.add_argument("--ocr-backend", choices=["auto", "rapidocr", "easyocr"], help="OCR engine (default: auto)")
     return parser
 
 
@@ -71,7 +74,8 @@ def _trace_target(arg: str | None, count: int, run_index: int) -> Path | None:
 
 
 def _locate(args: argparse.Namespace) -> int:
-    agent = Agent(strategy=args.strategy)
+    settings = Settings(**({"ocr_backend": args.ocr_backend} if args.ocr_backend else {}))
+    agent = Agent(strategy=args.strategy, settings=settings)
     budget = {"max_steps": args.max_steps} if args.max_steps is not None else None
     groups: list[list[str]] = [list(args.images)] if args.same_place else [[img] for img in args.images]
     results: list[tuple[str, Location]] = []
@@ -116,6 +120,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("geosleuth: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     parser.error(f"unknown command {args.command}")
     return 2
 

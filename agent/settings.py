@@ -23,3 +23,7 @@ class Settings(BaseSettings):
     )
     max_image_pixels: int = Field(default=DEFAULT_MAX_PIXELS, gt=0, description="Refuse larger images.")
     offline: bool = Field(default=False, description="Never try the network.")
+    ocr_backend: str = Field(default="auto", description="OCR engine: auto (rapidocr), rapidocr or easyocr.")
+    ocr_time_budget_s: float = Field(
+        default=12.0, gt=0, description="Safety net: seconds after which OCR starts no further zoom or tile pass."
+    )

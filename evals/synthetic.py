@@ -88,11 +88,16 @@ def _font(size: int, cjk: bool = False, bold: bool = True) -> ImageFont.FreeType
     return ImageFont.truetype(path, size)
 
 
+def _han_or_kana(ch: str) -> bool:
+    code = ord(ch)
+    return 0x3040 <= code <= 0x30FF or 0x3400 <= code <= 0x9FFF
+
+
 def _native_name(gaz: Gazetteer, index: int, rng: random.Random, names: dict[int, list[str]]) -> str:
     """The place's name as a local sign would write it: CJK script where the country uses it."""
     cc = str(gaz.city_country[index])
     if cc in _CJK_COUNTRIES and cjk_font():
-        native = [n for n in names.get(index, []) if n and all(is_unspaced_char(c) for c in n) and len(n) <= 5]
+        native = [n for n in names.get(index, []) if n and all(_han_or_kana(c) for c in n) and len(n) <= 5]
         if native:
             return rng.choice(sorted(native))
     return gaz.city_name[index]
@@ -157,9 +162,11 @@ def _sign(
         draw.text(((x0 + x1) / 2, y0 + step * i), text, font=font, fill=ink, anchor="mm")
 
 
-def render_scene(kind: str, place: str, country: str, rng: random.Random) -> tuple[Image.Image, list[str], str]:
+def render_scene(
+    kind: str, place: str, country: str, rng: random.Random, size: tuple[int, int] | None = None
+) -> tuple[Image.Image, list[str], str]:
     """Render one scene; returns (image, texts shown, what can be known: place/country/none)."""
-    width, height = rng.choice([(1280, 853), (1600, 1067), (1024, 768)])
+    width, height = size or rng.choice([(1280, 853), (1600, 1067), (1024, 768)])
     image = _background((width, height), rng)
     draw = ImageDraw.Draw(image)
     cjk = any(is_unspaced_char(c) for c in place)

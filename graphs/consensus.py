@@ -11,7 +11,8 @@ re-aggregated under another strategy without any model or network):
 
 Confidence and radius are never constants. Confidence multiplies three things:
 *agreement* (the winning group's share of all candidate weight), *strength* (a
-noisy-or of the supporting scores: several independent supports beat one), and
+noisy-or of the scores of the candidates the point rests on: several independent
+supports beat one; broader candidates in agreement add to the share, not to this), and
 *precision* (an answer that only pins down a large area is worth less:
 ``precision(r) = 1/(1 + r/250 km)``, so only answers with a radius under 250 km can
 reach 0.5, and a country-sized answer stays well below it).
@@ -155,7 +156,7 @@ def cluster_consensus(
     lat, lon = geometric_median(points, weights)
     radius = _spread_radius(points, weights, [c.radius_km for c in core], (lat, lon))
     agreement = weight(best) / total
-    strength = noisy_or([usable[i].score for i in best.members()])
+    strength = noisy_or([c.score for c in core])  # broad supporters vouch for the country, not the point
     confidence = agreement * strength * precision(radius)
     winner_ids = {id(usable[i]) for i in best.members()}
     support = [k for k, c in enumerate(ranked) if id(c) in winner_ids]
@@ -243,7 +244,7 @@ def hierarchical_consensus(candidates: Sequence[Candidate], gazetteer: Gazetteer
     lat, lon = geometric_median(points, weights)
     radius = _spread_radius(points, weights, [c.radius_km for c in core], (lat, lon))
     agreement = math.prod(shares)
-    strength = noisy_or([c.score for c, *_ in in_country])
+    strength = noisy_or([c.score for c in core])
     confidence = agreement * min(1.0, strength) * precision(radius)
     chosen = {id(c) for c, *_ in in_country}
     result = ConsensusResult(

@@ -2,8 +2,10 @@
 
 The analogue of G3's geo-verification. Each piece of evidence with a country prior
 (script, language, phone prefix, TLD, a hint) or a place (a hint box, an OSM feature)
-raises the candidates it agrees with and lowers the ones it contradicts, in
-proportion to its confidence. A candidate's own sources are skipped, so nothing is
+lowers the candidates it contradicts, in proportion to its confidence. Agreement on a
+*country* lifts only country- and region-sized candidates: that a sign is in German
+makes "somewhere in Germany" likelier, but says nothing about whether the photo was
+taken in the particular German town a street sign happens to name. A candidate's own sources are skipped, so nothing is
 counted twice. Every adjustment is recorded on the candidate (``details.verification``)
 so an investigator can see why a candidate rose or fell.
 """
@@ -56,8 +58,12 @@ def _country_effect(candidate: Candidate, item: Evidence, weight: float = 1.0) -
     support = prior.get(candidate.country_code, 0.0) / top
     trust = item.confidence * weight
     if support == 0.0:
+        # a prior spread over many countries is weak evidence against any one of them
+        concentration = top / sum(prior.values())
         why = f"{item.kind} '{item.value}' points away from {candidate.country_code}"
-        return 1.0 - CONTRADICTION_CUT * trust, why
+        return 1.0 - CONTRADICTION_CUT * trust * concentration, why
+    if candidate.radius_km <= CITY_MAX_RADIUS_KM:
+        return None  # the right country makes a town reading plausible, not the photo's spot
     return 1.0 + AGREEMENT_LIFT * trust * support, f"{item.kind} '{item.value}' fits {candidate.country_code}"
 
 

@@ -2,8 +2,9 @@
 
 Each clue with a ``countries`` prior is an expert that is right with probability
 equal to its confidence. The combination is a product of experts in log space,
-``log P(c) = sum_e conf_e * log(eps + p_e(c) / max p_e)``, normalised over the
-countries any clue mentions: a country every clue allows beats one that a single
+``log P(c) = sum_e conf_e * k_e * log(eps + p_e(c) / max p_e)``, where ``k_e`` (the top
+weight's share of the prior) tempers clues spread over many countries; normalised over
+the countries any clue mentions: a country every clue allows beats one that a single
 confident clue rules out, and weak clues barely move it.
 """
 

@@ -44,7 +44,8 @@ class AnalyzeTextPlay(Play):
                 "text": e.value,
                 "image": e.image,
                 "bbox": e.bbox,
-                "confidence": e.confidence,
+                # the reader's own confidence: clue extraction applies the edge penalty once itself
+                "confidence": float(e.details.get("raw_confidence", e.confidence)),
                 "evidence": e.id,
                 "edge": bool(e.details.get("edge", False)),
             }

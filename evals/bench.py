@@ -1,0 +1,144 @@
+"""Benchmarks that print figures: speed and memory of the embedded default.
+
+    python -m evals.bench pixels [--photos ../shared/data/photos/photos.jsonl]
+
+``pixels`` locates every real photo with metadata off (so the whole pixel pipeline
+runs: OCR with zoom passes, text clues, gazetteer, consensus), then a few rendered
+4000x3000 street scenes (the real set has no 12-megapixel photo), and prints the cold
+start, the median and p95 seconds per image, the same for photos of 7.5 megapixels or
+more and for the 12 MP scenes, and the process's peak resident memory. Speed goals live here, not in tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from PIL import Image
+
+DEFAULT_PHOTOS = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "photos" / "photos.jsonl"
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux reports KiB
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+LARGE_MP = 7.5
+
+
+def twelve_megapixel_scenes(count: int, seed: int = 3) -> list[tuple[str, Image.Image]]:
+    """Rendered 4000x3000 street scenes (signs, a phone number, small text), for the 12 MP target."""
+    import random
+
+    from .synthetic import render_scene
+
+    rng = random.Random(seed)
+    kinds = ["shop_phone", "street", "welcome", "tiny_name", "direction"]
+    places = [("Porto", "PT"), ("Graz", "AT"), ("Malmo", "SE"), ("Curitiba", "BR"), ("Lyon", "FR")]
+    out = []
+    for i in range(count):
+        place, country = places[i % len(places)]
+        image, _, _ = render_scene(kinds[i % len(kinds)], place, country, rng, size=(4000, 3000))
+        out.append((f"rendered_12mp_{i}", image))
+    return out
+
+
+def _row(name: str, megapixels: float, seconds: float, location: object) -> dict:
+    return {
+        "id": name,
+        "megapixels": round(megapixels, 1),
+        "seconds": round(seconds, 3),
+        "answered": getattr(location, "answered", False),
+        "confidence": getattr(location, "confidence", 0.0),
+    }
+
+
+def bench_pixels(photos: Path, repeat: int = 1, rendered: int = 5) -> dict:
+    from agent import Agent
+
+    rows = [json.loads(line) for line in photos.read_text(encoding="utf-8").splitlines() if line.strip()]
+    agent = Agent()
+    first = photos.parent / rows[0]["image"]
+    start = time.perf_counter()
+    agent.locate(first, use_metadata=False)
+    cold = time.perf_counter() - start
+    times: list[float] = []
+    large: list[float] = []
+    per_image = []
+    for _ in range(repeat):
+        for row in rows:
+            path = photos.parent / row["image"]
+            with Image.open(path) as image:
+                megapixels = image.width * image.height / 1e6
+            start = time.perf_counter()
+            location = agent.locate(path, use_metadata=False)
+            elapsed = time.perf_counter() - start
+            times.append(elapsed)
+            if megapixels >= LARGE_MP:
+                large.append(elapsed)
+            per_image.append(_row(row["id"], megapixels, elapsed, location))
+    twelve: list[float] = []
+    for name, image in twelve_megapixel_scenes(rendered):
+        start = time.perf_counter()
+        location = agent.locate(image, use_metadata=False)
+        twelve.append(time.perf_counter() - start)
+        per_image.append(_row(name, image.width * image.height / 1e6, twelve[-1], location))
+    return {
+        "images": len(rows),
+        "runs": len(times),
+        "cold_start_s": round(cold, 3),
+        "median_s": round(statistics.median(times), 3),
+        "p95_s": round(_p95(times), 3),
+        "large_images": len(large) // max(repeat, 1),
+        "large_median_s": round(statistics.median(large), 3) if large else None,
+        "large_p95_s": round(_p95(large), 3) if large else None,
+        "rendered_12mp": len(twelve),
+        "rendered_12mp_median_s": round(statistics.median(twelve), 3) if twelve else None,
+        "rendered_12mp_p95_s": round(_p95(twelve), 3) if twelve else None,
+        "peak_rss_mb": round(_peak_rss_mb(), 1),
+        "per_image": per_image,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m evals.bench", description="Print speed and memory figures.")
+    sub = parser.add_subparsers(dest="benchmark", required=True)
+    pixels = sub.add_parser("pixels", help="seconds per image and peak memory on real photos, metadata off")
+    pixels.add_argument("--photos", type=Path, default=DEFAULT_PHOTOS)
+    pixels.add_argument("--repeat", type=int, default=1)
+    pixels.add_argument("--rendered", type=int, default=5, help="also time this many rendered 12 MP scenes")
+    pixels.add_argument("--json", action="store_true", help="print all figures as JSON")
+    args = parser.parse_args(argv)
+    if args.benchmark == "pixels":
+        if not args.photos.exists():
+            print(f"no photos at {args.photos}", file=sys.stderr)
+            return 2
+        figures = bench_pixels(args.photos, args.repeat, args.rendered)
+        if args.json:
+            print(json.dumps(figures, indent=2))
+        else:
+            for row in figures["per_image"]:
+                print(f"  {row['id']:<32} {row['megapixels']:>5} MP  {row['seconds']:>6.2f} s")
+            print(
+                f"pixels: {figures['images']} photos x {args.repeat}: cold start {figures['cold_start_s']} s, "
+                f"median {figures['median_s']} s, p95 {figures['p95_s']} s; "
+                f">= {LARGE_MP} MP ({figures['large_images']}): median {figures['large_median_s']} s, "
+                f"p95 {figures['large_p95_s']} s; rendered 12 MP ({figures['rendered_12mp']}): median "
+                f"{figures['rendered_12mp_median_s']} s, p95 {figures['rendered_12mp_p95_s']} s; "
+                f"peak RSS {figures['peak_rss_mb']} MB"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
