@@ -37,13 +37,26 @@ def test_real_photos_located_from_exif_within_100_m(agent, photos):
         assert location.country_code and location.summary
 
 
-def test_real_photos_without_metadata_are_an_honest_no_answer(agent, photos):
+def test_real_photos_without_metadata_never_use_exif(agent, photos):
     for item in photos:
         location = agent.locate(PHOTOS / item["image"], use_metadata=False)
-        assert location.lat is None and location.lon is None and location.confidence == 0, item["id"]
-        assert "metadata use is off" in location.reason
-        assert not any(e.kind == "exif" for e in location.evidence)
+        assert not any(e.kind == "exif" for e in location.evidence), item["id"]
         assert "read_metadata" not in location.trace[0]["config"]["tools"]
+        if location.answered:  # only from what the pixels say
+            assert {e.kind for e in location.supporting_evidence()} <= {
+                "ocr_text",
+                "place_name",
+                "street_type",
+                "phone",
+                "url",
+                "email",
+                "postcode",
+                "currency",
+                "language",
+                "script",
+            }
+        else:
+            assert location.confidence == 0 and location.reason
 
 
 def test_several_views_of_one_place(agent):
@@ -207,9 +220,14 @@ def test_settings_from_environment(monkeypatch, tmp_path):
 
 
 def test_one_agent_loads_heavy_resources_once():
+    from tools.ocr import get_backend
+
     agent = Agent()
     assert agent.resources.loaded() == []  # nothing at construction
-    agent.locate(jpeg_with_gps(1.29, 103.85))
-    first = agent.gazetteer
-    agent.locate(io.BytesIO(jpeg_with_gps(2.29, 103.85)))
-    assert agent.gazetteer is first and agent.resources.loaded() == ["gazetteer"]
+    agent.locate(jpeg_with_gps(1.29, 103.85), use_metadata=False)
+    first = {key: agent.resources.get(key, None) for key in agent.resources.loaded()}
+    loads = get_backend("rapidocr").loads
+    agent.locate(io.BytesIO(jpeg_with_gps(2.29, 103.85)), use_metadata=False)
+    assert {"gazetteer", "ocr:rapidocr"} <= set(first)
+    assert all(agent.resources.get(key, None) is value for key, value in first.items())
+    assert get_backend("rapidocr").loads == loads == 1

@@ -86,3 +86,14 @@ def test_real_photo_via_cli(photos, capsys):
     assert main(["locate", str(PHOTOS / item["image"]), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert abs(data["lat"] - item["lat"]) < 0.001
+
+
+def test_output_into_a_closed_pipe_is_quiet(photo):
+    proc = subprocess.run(
+        f"{sys.executable} -m agent.cli locate {photo} {photo} {photo} | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.stdout.strip() == str(photo)
+    assert "Traceback" not in proc.stderr
