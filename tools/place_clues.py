@@ -24,6 +24,10 @@ from .streets import street_suffix_after, street_words_near
 from .text import TextSpan
 
 MAX_READINGS = 8
+#: Weight of a reading reached through an alternate name (often a foreign exonym).
+ALTERNATE_NAME_WEIGHT = 0.1
+#: Capitals are named on signs far more than their population alone suggests.
+CAPITAL_WEIGHT = 2.0
 #: A Latin name of three letters or fewer only counts for a country or a place at least this big.
 SHORT_NAME_MIN_POPULATION = 100_000
 _KIND_WEIGHT = {"country": 0.9, "region": 0.8}
@@ -123,12 +127,16 @@ class Reading:
 
 def _readings(index: PlaceIndex, hit: NameHit) -> list[Reading]:
     """The places a name may be, with a prior share by population (photos are taken where
-    people are) that halves when the text only matches one of a place's alternate names."""
+    people are), much smaller when the text matches only one of a place's alternate names
+    (a sign reading "DILI" is in Dili, not in Delhi, whose name it also is in Indonesian),
+    and larger for capitals."""
     places = [index.place(i) for i in hit.places]
     if len(hit.key) <= 3 and hit.key.isascii():  # "LIS", "BAR", "ELY": abbreviations far more often than places
         places = [p for p in places if p.kind == "country" or p.population >= SHORT_NAME_MIN_POPULATION]
     weights = [
-        max(place.population, 100) ** 0.8 * (1.0 if index.is_primary_name(hit.key, place.id) else 0.4)
+        max(place.population, 100) ** 0.8
+        * (1.0 if index.is_primary_name(hit.key, place.id) else ALTERNATE_NAME_WEIGHT)
+        * (CAPITAL_WEIGHT if place.kind == "city" and _is_capital(index, place) else 1.0)
         for place in places
     ]
     total = sum(weights) or 1.0
@@ -176,6 +184,8 @@ def place_evidence(spans: list[TextSpan], index: PlaceIndex, *, tool: str = "ana
                 continue
             discount, why = _context_discount(span.text, hit)
             best = max(readings, key=lambda r: r.prior)
+            if why == "short name" and best.place.kind != "city":
+                discount, why = 1.0, None  # 中国, 日本: the usual names of countries, not fragments
             ocr = span.confidence * (0.5 if span.edge else 1.0)
             confidence = round(min(0.95, best.strength * discount * ocr * (1.0 + 0.1 * min(hit.words - 1, 3))), 4)
             if confidence < 0.05:

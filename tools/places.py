@@ -29,7 +29,8 @@ from .cache import writable_dir
 from .gazetteer import Gazetteer, _geonames_dir
 from .normalize import is_unspaced_char, ngrams, normalize
 
-INDEX_FORMAT = 2
+INDEX_FORMAT = 3
+_WORLD_LANGUAGES = frozenset({"en", "fr", "es", "de", "pt", "it", "ru", "zh", "ja", "ko", "ar", "hi"})
 PlaceKind = Literal["city", "region", "country"]
 
 #: Words that make a region name generic; stripped to also index the bare name.
@@ -162,6 +163,7 @@ class PlaceIndex:
             for attr in ("name", "official_name", "common_name"):
                 if getattr(country, attr, None):
                     bucket.add(getattr(country, attr))
+        countries = self.gazetteer.countries()
         for ident in locale_identifiers():
             if "_" in ident:
                 continue  # the base language has the names; regional variants repeat them
@@ -170,7 +172,13 @@ class PlaceIndex:
             except (ValueError, babel.UnknownLocaleError):
                 continue
             for code, name in territories.items():
-                if code in names:
+                info = countries.get(code)
+                if code not in names or info is None:
+                    continue
+                # A country's name in its own languages and in the world's major ones; the
+                # names every other language gives it cause more collisions than matches.
+                spoken = {lang.split("-")[0].lower() for lang in info.languages}
+                if ident in spoken or ident in _WORLD_LANGUAGES:
                     names[code].add(name)
         return names
 
