@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+
+import numpy as np
 
 
 def default_cache_dir() -> Path:
@@ -27,3 +30,28 @@ def writable_dir(path: Path | None) -> Path | None:
         return path
     except OSError:
         return None
+
+
+def cached_arrays(
+    directory: Path | None, name: str, build: Callable[[], dict[str, np.ndarray]]
+) -> dict[str, np.ndarray]:
+    """Arrays from ``<directory>/<name>.npz``, built and written there on first use.
+
+    A corrupt or partial file is rebuilt; an unwritable directory means building every
+    time (slower, never wrong). The file is written to a temporary name and renamed, so
+    concurrent processes never read half a file.
+    """
+    folder = writable_dir(directory)
+    path = folder / f"{name}.npz" if folder is not None else None
+    if path is not None and path.exists():
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                return {key: data[key] for key in data.files}
+        except (OSError, ValueError):
+            pass
+    arrays = build()
+    if path is not None:
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp.npz")
+        np.savez(tmp, **arrays)
+        tmp.replace(path)
+    return arrays

