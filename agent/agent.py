@@ -186,10 +186,18 @@ class Agent:
         return location
 
     @staticmethod
-    def _fail(context: RunContext, exc: BaseException) -> RunError:
+    def _config(context: RunContext) -> dict[str, Any]:
+        return {"recursion_limit": recursion_limit(context.budget.max_steps)}
+
+    @staticmethod
+    def _fail(context: RunContext, exc: BaseException) -> GeoSleuthError:
+        """Close the trace with the failure; a GeoSleuthError passes through as it is,
+        anything else becomes a RunError naming the run and its trace."""
         message = f"{type(exc).__name__}: {exc}"
         context.recorder.step("run", "error", "run", output={"error": message})
         context.recorder.close("error", error=message)
+        if isinstance(exc, GeoSleuthError):
+            return exc
         where = f"; trace so far: {context.recorder.path}" if context.recorder.path else ""
         return RunError(f"run {context.recorder.run_id} failed: {message}{where}")
 
@@ -224,14 +232,13 @@ class Agent:
             country=country,
             bbox=bbox,
         )
-        config = {"recursion_limit": recursion_limit(context.budget.max_steps)}
         try:
-            final = self.graph.invoke(state, context=context, config=config)
-        except GeoSleuthError:
-            context.recorder.close("error", error="configuration error")
-            raise
+            final = self.graph.invoke(state, context=context, config=self._config(context))
         except Exception as exc:
-            raise self._fail(context, exc) from exc
+            failure = self._fail(context, exc)
+            if failure is exc:
+                raise
+            raise failure from exc
         return self._finish(context, final, started)
 
     async def alocate(
@@ -261,14 +268,13 @@ class Agent:
             country=country,
             bbox=bbox,
         )
-        config = {"recursion_limit": recursion_limit(context.budget.max_steps)}
         try:
-            final = await self.graph.ainvoke(state, context=context, config=config)
-        except GeoSleuthError:
-            context.recorder.close("error", error="configuration error")
-            raise
+            final = await self.graph.ainvoke(state, context=context, config=self._config(context))
         except Exception as exc:
-            raise self._fail(context, exc) from exc
+            failure = self._fail(context, exc)
+            if failure is exc:
+                raise
+            raise failure from exc
         return self._finish(context, final, started)
 
     def locate_many(

@@ -51,6 +51,16 @@ def noisy_or(scores: Sequence[float]) -> float:
     return 1.0 - product
 
 
+def independent_strength(candidates: Sequence[Candidate]) -> float:
+    """Noisy-or over *independent* supports: candidates resting on the same evidence (two
+    readings of one place name, say) count once, with the best of their scores."""
+    best: dict[frozenset[str], float] = {}
+    for index, candidate in enumerate(candidates):
+        key = frozenset(candidate.sources) or frozenset({f"#{index}"})
+        best[key] = max(best.get(key, 0.0), candidate.score)
+    return noisy_or(list(best.values()))
+
+
 def compatible(a: Candidate, b: Candidate, link_km: float = DEFAULT_LINK_KM) -> bool:
     """Two candidates agree when they are within the link distance or their radii overlap.
 
@@ -67,13 +77,16 @@ def _rank(candidates: Sequence[Candidate]) -> list[Candidate]:
     return sorted(candidates, key=lambda c: (-c.score, c.radius_km, c.label))
 
 
-def _spread_radius(
-    points: list[tuple[float, float]], weights: list[float], radii: list[float], centre: tuple[float, float]
-) -> float:
-    distances = [haversine_km(centre[0], centre[1], lat, lon) for lat, lon in points]
+def _core_point(core: Sequence[Candidate]) -> tuple[float, float, float]:
+    """Weighted geometric median of the candidates an answer rests on, and its radius:
+    the spread of those candidates around it combined with their own radii."""
+    points = [(c.lat, c.lon) for c in core]
+    weights = [c.score for c in core]
+    lat, lon = geometric_median(points, weights)
+    distances = [haversine_km(lat, lon, p_lat, p_lon) for p_lat, p_lon in points]
     spread = weighted_quantile(distances, weights, 0.68)
-    intrinsic = weighted_quantile(radii, weights, 0.5)
-    return math.hypot(spread, intrinsic)
+    intrinsic = weighted_quantile([c.radius_km for c in core], weights, 0.5)
+    return lat, lon, math.hypot(spread, intrinsic)
 
 
 def _fill_place(result: ConsensusResult, gazetteer: Gazetteer | None) -> ConsensusResult:
@@ -151,12 +164,9 @@ def cluster_consensus(
     clusters.sort(key=lambda c: (-weight(c), usable[c.core[0]].radius_km))
     best = clusters[0]
     core = [usable[i] for i in best.core]
-    points = [(c.lat, c.lon) for c in core]
-    weights = [c.score for c in core]
-    lat, lon = geometric_median(points, weights)
-    radius = _spread_radius(points, weights, [c.radius_km for c in core], (lat, lon))
+    lat, lon, radius = _core_point(core)
     agreement = weight(best) / total
-    strength = noisy_or([c.score for c in core])  # broad supporters vouch for the country, not the point
+    strength = independent_strength(core)  # broad supporters vouch for the country, not the point
     confidence = agreement * strength * precision(radius)
     winner_ids = {id(usable[i]) for i in best.members()}
     support = [k for k, c in enumerate(ranked) if id(c) in winner_ids]
@@ -239,12 +249,9 @@ def hierarchical_consensus(candidates: Sequence[Candidate], gazetteer: Gazetteer
     # The answer point comes from the most specific members of the winning group.
     finest = min(c.radius_km for c, *_ in group)
     core = [c for c, *_ in group if c.radius_km <= max(4.0 * finest, CITY_MAX_RADIUS_KM)]
-    points = [(c.lat, c.lon) for c in core]
-    weights = [c.score for c in core]
-    lat, lon = geometric_median(points, weights)
-    radius = _spread_radius(points, weights, [c.radius_km for c in core], (lat, lon))
+    lat, lon, radius = _core_point(core)
     agreement = math.prod(shares)
-    strength = noisy_or([c.score for c in core])
+    strength = independent_strength(core)
     confidence = agreement * min(1.0, strength) * precision(radius)
     chosen = {id(c) for c, *_ in in_country}
     result = ConsensusResult(
