@@ -100,7 +100,7 @@ def commonness_penalty(key: str, place: Place, is_capital: bool, official: set[s
     if place.kind == "region" and all(word in _GENERIC for word in key.split()):
         return 0.15
     if place.kind == "country":
-        return 1.0
+        return 1.0  # country names are frequent words everywhere, and always mean the country
     expected = 0.5 + 0.5 * math.log10(place.population + 1) + (0.8 if is_capital else 0.0)
     excess = _foreign_zipf(key, official or set()) - expected
     return 1.0 if excess <= 0.5 else math.exp(-1.2 * (excess - 0.5))
@@ -143,9 +143,8 @@ def _readings(index: PlaceIndex, hit: NameHit) -> list[Reading]:
     out = []
     for place, weight in zip(places, weights):
         strength = _KIND_WEIGHT.get(place.kind, population_weight(place.population))
-        strength *= commonness_penalty(
-            hit.key, place, _is_capital(index, place), _official_languages(index, place.country_code)
-        )
+        famous = _is_capital(index, place) and index.is_primary_name(hit.key, place.id)  # fame is in its own name
+        strength *= commonness_penalty(hit.key, place, famous, _official_languages(index, place.country_code))
         out.append(Reading(place, weight / total, strength))
     out.sort(key=lambda r: (-r.prior * r.strength, r.place.id))
     return out[:MAX_READINGS]
@@ -187,7 +186,9 @@ def place_evidence(spans: list[TextSpan], index: PlaceIndex, *, tool: str = "ana
             if why == "short name" and best.place.kind != "city":
                 discount, why = 1.0, None  # 中国, 日本: the usual names of countries, not fragments
             ocr = span.confidence * (0.5 if span.edge else 1.0)
-            confidence = round(min(0.95, best.strength * discount * ocr * (1.0 + 0.1 * min(hit.words - 1, 3))), 4)
+            # how likely the text names a place at all: each reading's strength, by its share
+            names_a_place = sum(r.prior * r.strength for r in readings) / (sum(r.prior for r in readings) or 1.0)
+            confidence = round(min(0.95, names_a_place * discount * ocr * (1.0 + 0.1 * min(hit.words - 1, 3))), 4)
             if confidence < 0.05:
                 continue
             prior: dict[str, float] = {}
