@@ -75,3 +75,12 @@ def test_real_photos_without_metadata(agent, photos):
             assert any("Hammoor" in e.value for e in read) and all(e.bbox and e.image == "img:0" for e in read)
         elif location.answered:
             assert location.confidence < 0.3, item["id"]
+
+
+@pytest.mark.skipif(latin_font() is None, reason="no DejaVu font installed")
+@pytest.mark.parametrize("lines", [["МОСКВА", "улица Тверская"], ["תל אביב"]], ids=["cyrillic", "hebrew"])
+def test_scripts_the_reader_cannot_read_do_not_mislead(agent, lines):
+    """The bundled OCR has no Cyrillic or Hebrew model: it sees Latin look-alikes ("MOCKBA").
+    That must not turn into a confident answer somewhere else."""
+    location = agent.locate(sign(lines, latin_font()), use_metadata=False)
+    assert not location.answered or location.confidence < 0.25
