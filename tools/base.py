@@ -50,13 +50,27 @@ class SharedResources:
 
 @dataclass
 class ToolContext:
-    """What tools of one run share: its images, the process-wide resources, settings."""
+    """What tools of one run share: its images, the process-wide resources, settings,
+    and the run's network client (whose reachability probe is done once per run)."""
 
     images: ImageRegistry
     resources: SharedResources = field(default_factory=SharedResources)
     cache_dir: Path | None = None
     offline: bool = False
     settings: dict[str, Any] = field(default_factory=dict)
+    _net: Any = field(default=None, repr=False)
+
+    def net(self) -> Any:
+        """The run's :class:`tools.net.NetClient` (created on first use)."""
+        if self._net is None:
+            from .cache import default_cache_dir
+            from .net import NetClient, NetSettings
+
+            overrides = {k[4:]: v for k, v in self.settings.items() if k.startswith("net_")}
+            self._net = NetClient(
+                NetSettings(offline=self.offline, cache_dir=self.cache_dir or default_cache_dir(), **overrides)
+            )
+        return self._net
 
 
 class GeoTool(BaseTool):

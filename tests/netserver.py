@@ -1,0 +1,120 @@
+"""A real HTTP server on 127.0.0.1 that plays scripted responses, for tests of online tools.
+
+    with ScriptedServer() as server:
+        server.route("/api/interpreter", [Reply(429, retry_after=0), Reply(200, body={...})])
+        url = server.url("/api/interpreter")
+
+Each route answers its replies in order (the last one repeats) and records every
+request (method, path, query, body, headers) so tests can check what was sent.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: Any = None  # dict/list -> JSON; str/bytes -> as is
+    delay_s: float = 0.0
+    retry_after: float | None = None
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def payload(self) -> bytes:
+        if isinstance(self.body, bytes):
+            return self.body
+        if isinstance(self.body, str):
+            return self.body.encode("utf-8")
+        return json.dumps(self.body if self.body is not None else {}).encode("utf-8")
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    body: bytes
+    headers: dict[str, str]
+
+    def form(self) -> dict[str, list[str]]:
+        return parse_qs(self.body.decode("utf-8"))
+
+    def json(self) -> Any:
+        return json.loads(self.body.decode("utf-8"))
+
+
+class ScriptedServer:
+    def __init__(self) -> None:
+        self.routes: dict[str, list[Reply]] = {}
+        self.requests: list[Request] = []
+        self._lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _serve(self) -> None:
+                parts = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                with outer._lock:
+                    outer.requests.append(
+                        Request(self.command, parts.path, parse_qs(parts.query), body, dict(self.headers.items()))
+                    )
+                    replies = outer.routes.get(parts.path)
+                    reply = (replies.pop(0) if len(replies) > 1 else replies[0]) if replies else Reply(404, {})
+                if reply.delay_s:
+                    time.sleep(reply.delay_s)
+                payload = reply.payload()
+                try:
+                    self.send_response(reply.status)
+                    self.send_header("Content-Type", reply.content_type)
+                    self.send_header("Content-Length", str(len(payload)))
+                    if reply.retry_after is not None:
+                        self.send_header("Retry-After", str(reply.retry_after))
+                    for key, value in reply.headers.items():
+                        self.send_header(key, value)
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (a timeout test): nothing to do
+
+            do_GET = do_POST = _serve
+
+            def log_message(self, *args: Any) -> None:  # keep test output clean
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def route(self, path: str, replies: list[Reply] | Reply) -> None:
+        with self._lock:
+            self.routes[path] = list(replies) if isinstance(replies, list) else [replies]
+
+    def url(self, path: str = "/") -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}{path}"
+
+    def __enter__(self) -> ScriptedServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 with nothing listening (connection refused)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
