@@ -62,6 +62,8 @@ class Agent:
         trace_dir: write each run's trace to ``<trace_dir>/<run_id>.jsonl``; without it
             traces are kept in memory on the returned ``Location``.
         settings: explicit :class:`Settings`; otherwise read from ``GEOSLEUTH_*``.
+        disable: tool kinds to leave out of every run ("ocr", "text", "search", "osm",
+            "image"), for ablation studies.
     """
 
     def __init__(
@@ -73,8 +75,10 @@ class Agent:
         trace_dir: str | Path | None = None,
         settings: Settings | None = None,
         max_image_pixels: int | None = None,
+        disable: Iterable[str] = (),
     ) -> None:
         self.settings = settings or Settings()
+        self.disabled_kinds = frozenset(disable)
         self.strategy = self._check_strategy(strategy or self.settings.strategy)
         self.budget = Budget.coerce(budget)
         self.trace_dir = Path(trace_dir) if trace_dir is not None else self.settings.trace_dir
@@ -134,7 +138,7 @@ class Agent:
             recorder = TraceRecorder(self.trace_dir / f"{recorder.run_id}.jsonl", recorder.run_id)
         context = RunContext(
             policy=self.policy,
-            tools=build_toolbox(tool_context, use_metadata=use_metadata),
+            tools=build_toolbox(tool_context, use_metadata=use_metadata, disabled_kinds=self.disabled_kinds),
             tool_context=tool_context,
             recorder=recorder,
             gazetteer=self.gazetteer,
@@ -154,6 +158,7 @@ class Agent:
                 "hint": run_hint.model_dump(mode="json") if run_hint else None,
                 "question": question,
                 "tools": sorted(context.tools),
+                "disabled_kinds": sorted(self.disabled_kinds),
             },
         )
         return context, RunState(question=question, images=infos)

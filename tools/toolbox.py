@@ -11,9 +11,12 @@ from .ocr import ReadTextTool
 from .text_tool import AnalyzeTextTool
 
 
-def build_toolbox(ctx: ToolContext, *, use_metadata: bool = True) -> dict[str, BaseTool]:
+def build_toolbox(
+    ctx: ToolContext, *, use_metadata: bool = True, disabled_kinds: frozenset[str] | set[str] = frozenset()
+) -> dict[str, BaseTool]:
     """Instantiate the tools for a run. The metadata tool is left out when metadata use
-    is off, so no policy or model can read EXIF in an evaluation run."""
+    is off, so no policy or model can read EXIF in an evaluation run; tools of a
+    ``disabled_kinds`` kind ("ocr", "search", "osm", ...) are left out for ablations."""
     tools: list[BaseTool] = [
         CropTool(ctx=ctx),
         ZoomTool(ctx=ctx),
@@ -24,4 +27,4 @@ def build_toolbox(ctx: ToolContext, *, use_metadata: bool = True) -> dict[str, B
     ]
     if use_metadata:
         tools.insert(0, MetadataTool(ctx=ctx))
-    return {tool.name: tool for tool in tools}
+    return {tool.name: tool for tool in tools if type(tool).kind not in disabled_kinds}
