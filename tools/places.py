@@ -29,7 +29,9 @@ from .cache import cached_arrays
 from .gazetteer import Gazetteer, _geonames_dir
 from .normalize import is_unspaced_char, ngrams, normalize
 
-INDEX_FORMAT = 3
+INDEX_FORMAT = 4
+#: Abbreviations signs and answers use for a few countries (no offline table has them).
+_COUNTRY_ABBREVIATIONS = {"US": ("USA", "U.S.A."), "AE": ("UAE",)}
 _WORLD_LANGUAGES = frozenset({"en", "fr", "es", "de", "pt", "it", "ru", "zh", "ja", "ko", "ar", "hi"})
 PlaceKind = Literal["city", "region", "country"]
 
@@ -156,6 +158,8 @@ class PlaceIndex:
         from babel.localedata import locale_identifiers
 
         names: dict[str, set[str]] = {code: {c.name} for code, c in self.gazetteer.countries().items()}
+        for code, abbreviations in _COUNTRY_ABBREVIATIONS.items():
+            names[code].update(abbreviations)
         for country in pycountry.countries:
             bucket = names.get(country.alpha_2)
             if bucket is None:
@@ -227,9 +231,11 @@ class PlaceIndex:
         hashes = np.array(keys, dtype=np.uint64)
         target_arr = np.array(targets, dtype=np.int32)
         primary_arr = np.array(primary, dtype=bool)
-        order = np.lexsort((target_arr, hashes))
+        # sort by name, place, then primary first: one row per (name, place) keeps the
+        # primary flag whenever any copy of the name is the place's own, whatever the order
+        # the names were collected in (sets), so every build gives the same index
+        order = np.lexsort((~primary_arr, target_arr, hashes))
         hashes, target_arr, primary_arr = hashes[order], target_arr[order], primary_arr[order]
-        # one row per (name, place): a place listing the same name twice counts once
         keep = np.ones(len(hashes), dtype=bool)
         keep[1:] = (hashes[1:] != hashes[:-1]) | (target_arr[1:] != target_arr[:-1])
         return {
