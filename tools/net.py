@@ -86,6 +86,10 @@ class NetSettings:
     cache_dir: Path | None = None
     user_agent: str = field(default_factory=_user_agent)
 
+    def __post_init__(self) -> None:
+        if self.cache_dir is not None and not isinstance(self.cache_dir, Path):
+            self.cache_dir = Path(self.cache_dir)
+
 
 class HostPacer:
     """At least ``min_interval_s`` between two requests to one host, across threads."""

@@ -9,6 +9,7 @@ from .image_tools import CropTool, EnhanceTool, RotateTool, ZoomTool
 from .metadata_tool import MetadataTool
 from .ocr import ReadTextTool
 from .text_tool import AnalyzeTextTool
+from .web import WebSearchTool
 
 
 def build_toolbox(
@@ -24,6 +25,7 @@ def build_toolbox(
         EnhanceTool(ctx=ctx),
         ReadTextTool(ctx=ctx),
         AnalyzeTextTool(ctx=ctx),
+        WebSearchTool(ctx=ctx),
     ]
     if use_metadata:
         tools.insert(0, MetadataTool(ctx=ctx))
