@@ -111,3 +111,20 @@ def test_third_party_calls_are_cached_and_retried(tmp_path):
         result = net.call(("search", "q"), server.url("/"), flaky, classify=classify)
         again = net.call(("search", "q"), server.url("/"), flaky, classify=classify)
     assert result.data == again.data == [{"title": "x"}] and result.attempts == 3 and again.cached and len(calls) == 3
+
+
+def test_retry_after_as_http_date_and_status_on_errors(tmp_path):
+    from email.utils import formatdate
+
+    with ScriptedServer() as server:
+        server.route(
+            "/x",
+            [Reply(503, headers={"Retry-After": formatdate(time.time() + 1.5, usegmt=True)}), Reply(200, {"ok": 1})],
+        )
+        started = time.perf_counter()
+        assert client(tmp_path).get_json(server.url("/x")).data == {"ok": 1}
+        assert time.perf_counter() - started >= 0.4  # HTTP dates have one-second resolution
+        server.route("/limited", Reply(429, retry_after=0))
+        with pytest.raises(RateLimitedError) as info:
+            client(tmp_path, retries=0).get_json(server.url("/limited"))
+    assert info.value.status == 429 and str(info.value).endswith("HTTP 429 after 1 attempts")

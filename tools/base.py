@@ -66,7 +66,8 @@ class ToolContext:
             from .cache import default_cache_dir
             from .net import NetClient, NetSettings
 
-            overrides = {k[4:]: v for k, v in self.settings.items() if k.startswith("net_")}
+            known = set(NetSettings.__dataclass_fields__)
+            overrides = {k[4:]: v for k, v in self.settings.items() if k.startswith("net_") and k[4:] in known}
             self._net = NetClient(
                 NetSettings(offline=self.offline, cache_dir=self.cache_dir or default_cache_dir(), **overrides)
             )

@@ -38,9 +38,13 @@ RETRY_STATUSES = frozenset({429, 502, 503, 504})
 
 
 class NetError(GeoSleuthError):
-    """A request to an online service failed; ``kind`` says how."""
+    """A request to an online service failed; ``kind`` says how, ``status`` the HTTP status if any."""
 
     kind = "error"
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class OfflineError(NetError):
@@ -53,10 +57,6 @@ class RateLimitedError(NetError):
 
 class ServiceError(NetError):
     kind = "service"
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 class BadResponseError(NetError):
@@ -183,10 +183,19 @@ def _endpoint(url: str) -> tuple[str, int]:
 
 
 def _retry_after(response: httpx.Response) -> float | None:
+    """Seconds from a Retry-After header, in either of its forms (seconds or an HTTP date)."""
     value = response.headers.get("retry-after")
+    if value is None:
+        return None
     try:
-        return float(value) if value is not None else None
+        return max(0.0, float(value))
     except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime
+
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
         return None
 
 
@@ -240,7 +249,7 @@ class NetClient:
         host, port = _endpoint(url)
         self._guard(host, port)
         merged = {"User-Agent": self.settings.user_agent, **(headers or {})}
-        timeout = timeout_s or self.settings.timeout_s
+        timeout = self.settings.timeout_s if timeout_s is None else timeout_s
         last = "no attempt made"
         for attempt in range(self.settings.retries + 1):
             self.pacer.wait(host, self.settings.min_interval_s)

@@ -8,6 +8,7 @@ from .base import ToolContext
 from .image_tools import CropTool, EnhanceTool, RotateTool, ZoomTool
 from .metadata_tool import MetadataTool
 from .ocr import ReadTextTool
+from .osm import OsmProximityTool, OsmSearchTool, OsmVerifyTool
 from .text_tool import AnalyzeTextTool
 from .web import WebSearchTool
 
@@ -26,6 +27,9 @@ def build_toolbox(
         ReadTextTool(ctx=ctx),
         AnalyzeTextTool(ctx=ctx),
         WebSearchTool(ctx=ctx),
+        OsmSearchTool(ctx=ctx),
+        OsmProximityTool(ctx=ctx),
+        OsmVerifyTool(ctx=ctx),
     ]
     if use_metadata:
         tools.insert(0, MetadataTool(ctx=ctx))

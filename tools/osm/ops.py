@@ -1,0 +1,352 @@
+"""What investigators ask OpenStreetMap: find, find-near, and "is this name here?".
+
+* :meth:`OsmOps.find_features` — features by tags and/or name in a bounded area.
+* :meth:`OsmOps.proximity` — features A within D metres of features B in an area (the
+  question Bellingcat's OSM search answers: "a pharmacy within 100 m of a tram stop"),
+  compiled to one Overpass query with ``around.<set>:<D>`` instead of one query per B.
+* :meth:`OsmOps.verify_candidate` — does a name read in the photo (a street or shop
+  sign) exist within r km of a candidate point? Matching forgives case, diacritics,
+  punctuation and the street-type word ("Augusta" finds "Rua Augusta", "Hauptstr." finds
+  "Hauptstraße").
+
+Each returns an :class:`OsmResult`: the matches with their confidence, as ``osm_feature``
+evidence (provenance the feature's openstreetmap.org URL, geo its point and shape) and
+as a GeoJSON FeatureCollection.
+
+How confidence is set, so it can be read: a search hit is a *place where the thing
+exists*, not proof the photo was taken there, so it starts low (0.35 for tags only, 0.5
+for a name pattern, 0.6 for an exact name) and is divided by the square root of the
+number of hits (one of fifty cafés is a weak lead; the only one is a strong one). A
+proximity pair starts at 0.55 under the same rule. A verification is the product of
+how well the name matches (1.0 exact, 0.9/0.8 same name with a different or missing
+street word, 0.6 all words inside a longer name, 0.45 only as part of a word) and how
+close the feature is (1.0 at the point down to 0.5 at the edge of the radius), capped
+at 0.95.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..evidence import Evidence, GeoRef, ToolSource
+from .client import OverpassAnswer, OverpassClient
+from .features import OsmFeature
+from .names import NameKey, match_quality, name_key, tolerant_name_regex
+from .ql import OsmQueryError
+from .query import (
+    DEFAULT_LIMITS,
+    NAME_KEYS_REGEX,
+    AreaResolver,
+    Around,
+    CompiledQuery,
+    FeatureQuery,
+    QueryLimits,
+    compile_name_search,
+    compile_proximity,
+    compile_query,
+)
+from .raw import validate_raw_ql
+
+BASE_CONFIDENCE = {"name": 0.6, "name_pattern": 0.5, "tags": 0.35, "proximity": 0.55, "raw": 0.3}
+MAX_CONFIDENCE = 0.95
+#: Matches weaker than this are not reported by verify_candidate.
+MIN_MATCH_QUALITY = 0.45
+#: Name tags searched by verify_candidate, with how much a match in each counts.
+NAME_TAG_WEIGHT = {"old_name": 0.9, "addr:street": 0.95}
+MAX_VERIFY_TEXT = 120
+
+
+# ---------------------------------------------------------------------------- results
+
+
+@dataclass
+class OsmMatch:
+    """One feature in a result, with why and how strongly it counts."""
+
+    feature: OsmFeature
+    confidence: float
+    role: str = "a"
+    distance_km: float | None = None
+    quality: float | None = None
+    matched_text: str | None = None
+    matched_tag: str | None = None
+    near: OsmFeature | None = None
+    near_distance_m: float | None = None
+
+    def describe(self) -> str:
+        text = self.feature.label()
+        if self.near is not None and self.near_distance_m is not None:
+            text += f" {self.near_distance_m:.0f} m from {self.near.label()}"
+        if self.distance_km is not None:
+            distance = f"{self.distance_km:.2f}" if self.distance_km < 0.1 else f"{self.distance_km:.1f}"
+            text += f" {distance} km from candidate"
+        return text
+
+    def details(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "osm_type": self.feature.osm_type,
+            "osm_id": self.feature.osm_id,
+            "tags": dict(self.feature.tags),
+        }
+        if self.distance_km is not None:
+            out["distance_km"] = round(self.distance_km, 4)
+        if self.quality is not None:
+            out["match_quality"] = round(self.quality, 3)
+        if self.matched_text is not None:
+            out["matched_text"] = self.matched_text
+            out["matched_tag"] = self.matched_tag
+        if self.near is not None:
+            out["near"] = {"osm_type": self.near.osm_type, "osm_id": self.near.osm_id, "name": self.near.name}
+            out["near_distance_m"] = None if self.near_distance_m is None else round(self.near_distance_m, 1)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (feature with geometry, plus match fields) for observations and replay."""
+        out = {**self.feature.to_dict(), "confidence": round(self.confidence, 4), "role": self.role}
+        out.update({k: v for k, v in self.details().items() if k not in ("osm_type", "osm_id", "tags")})
+        if self.near is not None:
+            out["near"] = self.near.to_dict()
+        return out
+
+    def geojson(self) -> dict[str, Any]:
+        extra = {k: v for k, v in self.details().items() if k not in ("osm_type", "osm_id", "tags")}
+        return self.feature.to_geojson(confidence=round(self.confidence, 4), role=self.role, **extra)
+
+
+@dataclass
+class OsmResult:
+    """The answer to one operation: its query, its matches, and the request's bookkeeping."""
+
+    kind: str
+    query: str
+    matches: list[OsmMatch]
+    answer: OverpassAnswer | None = None
+    summary: str = ""
+    context: dict[str, Any] = field(default_factory=dict)
+
+    def evidence(self, source: ToolSource) -> list[Evidence]:
+        """``osm_feature`` evidence, one per match (proximity anchors are not evidence of their own)."""
+        out = []
+        for match in self.matches:
+            if match.role != "a":
+                continue
+            feature = match.feature
+            details = {**match.details(), **self.context}
+            country = feature.tags.get("addr:country", "")
+            out.append(
+                Evidence(
+                    kind="osm_feature",
+                    value=match.describe(),
+                    confidence=round(min(MAX_CONFIDENCE, max(0.0, match.confidence)), 4),
+                    source=source,
+                    provenance=feature.url,
+                    geo=GeoRef(
+                        lat=feature.lat,
+                        lon=feature.lon,
+                        radius_km=round(feature.extent_km(), 4),
+                        geometry=feature.geojson_geometry(),
+                    ),
+                    countries={country.upper(): 1.0} if len(country) == 2 and country.isalpha() else None,
+                    details=details,
+                )
+            )
+        return out
+
+    def geojson(self) -> dict[str, Any]:
+        return to_geojson(self.matches)
+
+    def data(self) -> dict[str, Any]:
+        """Everything a trace needs to replay the call: the QL, the matches with geometry, the source."""
+        answer = self.answer
+        return {
+            "kind": self.kind,
+            "query": self.query,
+            "endpoint": answer.endpoint if answer else None,
+            "cached": answer.cached if answer else False,
+            "attempts": answer.attempts if answer else 0,
+            "osm_timestamp": answer.timestamp if answer else None,
+            "elements": answer.raw_elements if answer else 0,
+            "count": sum(m.role == "a" for m in self.matches),
+            "features": [m.to_dict() for m in self.matches],
+            **({"context": self.context} if self.context else {}),
+        }
+
+
+def to_geojson(features: Sequence[OsmMatch | OsmFeature]) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection of matches or features (readable by any GIS, or by
+    ``shapely.geometry.shape`` feature by feature)."""
+    items = [f.geojson() if isinstance(f, OsmMatch) else f.to_geojson() for f in features]
+    return {"type": "FeatureCollection", "features": items}
+
+
+def _specificity(count: int) -> float:
+    """1 for a single hit, 1/sqrt(n) for n hits, never below 0.2."""
+    return max(0.2, 1.0 / math.sqrt(max(1, count)))
+
+
+# ---------------------------------------------------------------------------- operations
+
+
+class OsmOps:
+    """The three operations over one Overpass client, under one set of limits.
+
+    Each has a ``plan_*`` step (compile, check guards; no network) and an execution
+    step, so a caller knows the exact QL even when the request then fails.
+    """
+
+    def __init__(
+        self,
+        client: OverpassClient,
+        limits: QueryLimits = DEFAULT_LIMITS,
+        *,
+        resolve_area: AreaResolver | None = None,
+    ) -> None:
+        self.client = client
+        self.limits = limits
+        self.resolve_area = resolve_area
+
+    @classmethod
+    def from_context(cls, ctx: Any) -> OsmOps:
+        """Ops for a run: limits from ``osm_*`` settings, ``overpass_url``, the run's net client
+        and the shared offline gazetteer for ``area_name``."""
+        from .areas import area_resolver
+
+        limits = QueryLimits.from_settings(ctx.settings)
+        client = OverpassClient.from_context(ctx, server_timeout_s=limits.timeout_s)
+        return cls(client, limits, resolve_area=area_resolver(ctx))
+
+    # ------------------------------------------------------------ find
+    def plan_find(self, query: FeatureQuery) -> CompiledQuery:
+        return compile_query(query, self.limits, resolve_area=self.resolve_area)
+
+    def find_features(self, query: FeatureQuery) -> OsmResult:
+        """Features matching ``query`` in its area."""
+        return self.run_find(self.plan_find(query))
+
+    def run_find(self, plan: CompiledQuery) -> OsmResult:
+        query = plan.sets["a"]
+        answer = self.client.run(plan.ql)
+        base = BASE_CONFIDENCE["name" if query.name else "name_pattern" if query.name_pattern else "tags"]
+        features = answer.features[: plan.limit]
+        factor = _specificity(len(features))
+        matches = [OsmMatch(f, base * factor) for f in features]
+        area = plan.area.description if plan.area else "the area"
+        summary = f"{len(matches)} OSM feature(s) {query.describe()} in {area}"
+        return OsmResult("search", plan.ql, matches, answer, summary, {"area": area})
+
+    # ------------------------------------------------------------ raw
+    def plan_raw(self, ql: str) -> CompiledQuery:
+        return validate_raw_ql(ql, self.limits)
+
+    def run_raw(self, plan: CompiledQuery) -> OsmResult:
+        answer = self.client.run(plan.ql)
+        features = answer.features[: plan.limit]
+        factor = _specificity(len(features))
+        matches = [OsmMatch(f, BASE_CONFIDENCE["raw"] * factor) for f in features]
+        return OsmResult("raw", plan.ql, matches, answer, f"{len(matches)} OSM feature(s) from a raw query")
+
+    # ------------------------------------------------------------ proximity
+    def plan_proximity(self, a: FeatureQuery, b: FeatureQuery, within_m: float) -> CompiledQuery:
+        return compile_proximity(a, b, within_m, self.limits, resolve_area=self.resolve_area)
+
+    def proximity(self, a: FeatureQuery, b: FeatureQuery, within_m: float) -> OsmResult:
+        """Features A within ``within_m`` metres of some feature B in B's area, each paired
+        with its nearest B."""
+        return self.run_proximity(self.plan_proximity(a, b, within_m), within_m)
+
+    def run_proximity(self, plan: CompiledQuery, within_m: float) -> OsmResult:
+        a, b = plan.sets["a"], plan.sets["b"]
+        answer = self.client.run(plan.ql)
+        found_a: list[OsmFeature] = []
+        found_b: list[OsmFeature] = []
+        for feature in answer.features:
+            if a.matches(feature.osm_type, feature.tags):
+                found_a.append(feature)
+            elif b.matches(feature.osm_type, feature.tags):
+                found_b.append(feature)
+        found_a = found_a[: plan.limit]
+        factor = _specificity(len(found_a))
+        matches: list[OsmMatch] = []
+        for feature in found_a:
+            nearest, distance_m = None, None
+            for other in found_b:
+                d = other.distance_km(feature.lat, feature.lon) * 1000.0
+                if distance_m is None or d < distance_m:
+                    nearest, distance_m = other, d
+            matches.append(
+                OsmMatch(feature, BASE_CONFIDENCE["proximity"] * factor, near=nearest, near_distance_m=distance_m)
+            )
+        matches.extend(OsmMatch(f, 0.0, role="b") for f in found_b)
+        area = plan.area.description if plan.area else "the area"
+        summary = f"{len(found_a)} {a.describe()} within {within_m:,.0f} m of {b.describe()} in {area}"
+        return OsmResult("proximity", plan.ql, matches, answer, summary, {"area": area, "within_m": within_m})
+
+    # ------------------------------------------------------------ verify
+    def plan_verify(self, lat: float, lon: float, text: str, radius_km: float) -> tuple[CompiledQuery, NameKey]:
+        if not text or len(text) > MAX_VERIFY_TEXT:
+            raise OsmQueryError(f"text must be 1 to {MAX_VERIFY_TEXT} characters")
+        if not (math.isfinite(radius_km) and radius_km > 0):
+            raise OsmQueryError("radius_km must be a positive number")
+        key = name_key(text)
+        if not key.full:
+            raise OsmQueryError(f"no letters or digits to look for in {text!r}")
+        search = key.core or key.full
+        if len(search.replace(" ", "")) < 2:
+            raise OsmQueryError(f"'{text}' has too little besides the street-type word to search for")
+        try:
+            around = Around(lat=lat, lon=lon, radius_m=radius_km * 1000.0)
+        except ValueError as exc:
+            raise OsmQueryError(f"invalid candidate point: {exc}") from None
+        return compile_name_search(around, tolerant_name_regex(search), self.limits), key
+
+    def verify_candidate(self, lat: float, lon: float, text: str, radius_km: float = 1.0) -> OsmResult:
+        """Features named like ``text`` within ``radius_km`` of (lat, lon), best first."""
+        plan, key = self.plan_verify(lat, lon, text, radius_km)
+        return self.run_verify(plan, key, lat, lon, text, radius_km)
+
+    def run_verify(
+        self, plan: CompiledQuery, key: NameKey, lat: float, lon: float, text: str, radius_km: float
+    ) -> OsmResult:
+        import re
+
+        answer = self.client.run(plan.ql)
+        name_keys = re.compile(NAME_KEYS_REGEX)
+        matches: list[OsmMatch] = []
+        for feature in answer.features:
+            best = (0.0, None, None)
+            for tag, value in feature.tags.items():
+                if not name_keys.match(tag):
+                    continue
+                quality = match_quality(key, value) * NAME_TAG_WEIGHT.get(tag, 1.0)
+                if quality > best[0]:
+                    best = (quality, value, tag)
+            quality, value, tag = best
+            if quality < MIN_MATCH_QUALITY:
+                continue
+            distance = feature.distance_km(lat, lon)
+            closeness = 1.0 - 0.5 * min(1.0, distance / radius_km)
+            confidence = min(MAX_CONFIDENCE, quality * closeness)
+            matches.append(
+                OsmMatch(
+                    feature, confidence, distance_km=distance, quality=quality, matched_text=value, matched_tag=tag
+                )
+            )
+        matches.sort(key=lambda m: (-m.confidence, m.distance_km or 0.0))
+        matches = matches[: plan.limit]
+        context = {
+            "candidate": {"lat": lat, "lon": lon},
+            "radius_km": radius_km,
+            "query_text": text,
+            "searched": key.core or key.full,
+        }
+        if matches:
+            best = matches[0]
+            summary = f"'{text}' found in OSM near {lat:.5f},{lon:.5f}: {best.describe()}" + (
+                f" (+{len(matches) - 1} more)" if len(matches) > 1 else ""
+            )
+        else:
+            summary = f"no OSM feature named like '{text}' within {radius_km:g} km of {lat:.5f},{lon:.5f}"
+        return OsmResult("verify", plan.ql, matches, answer, summary, context)
