@@ -67,10 +67,9 @@ class ToolContext:
             from .net import NetClient, NetSettings
 
             known = set(NetSettings.__dataclass_fields__)
-            overrides = {k[4:]: v for k, v in self.settings.items() if k.startswith("net_") and k[4:] in known}
-            self._net = NetClient(
-                NetSettings(offline=self.offline, cache_dir=self.cache_dir or default_cache_dir(), **overrides)
-            )
+            chosen: dict[str, Any] = {"offline": self.offline, "cache_dir": self.cache_dir or default_cache_dir()}
+            chosen.update({k[4:]: v for k, v in self.settings.items() if k.startswith("net_") and k[4:] in known})
+            self._net = NetClient(NetSettings(**chosen))
         return self._net
 
 

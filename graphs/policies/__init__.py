@@ -2,6 +2,7 @@
 
 from .heuristic import HeuristicPolicy
 from .metadata import MetadataLane, MetadataPlay
+from .online import OsmLane, OsmVerifyPlay, WebSearchPlay
 from .playbook import Lane, Play
 from .reading import AnalyzeTextPlay, ReadTextPlay
 from .scripted import ScriptedPolicy
@@ -13,8 +14,11 @@ __all__ = [
     "Lane",
     "MetadataLane",
     "MetadataPlay",
+    "OsmLane",
+    "OsmVerifyPlay",
     "Play",
     "ReadTextPlay",
     "ScriptedPolicy",
     "TextLane",
+    "WebSearchPlay",
 ]

@@ -1,8 +1,10 @@
 """The embedded default: a fixed investigative playbook, no model.
 
 The default playbook: metadata (when allowed), read the text of every image (OCR with
-zoom passes), analyse that text for clues, then propose from two lanes - metadata and
-text - that verification and consensus weigh against each other.
+zoom passes), analyse that text for clues; when online, search the web for the most
+distinctive text and check the street and shop names on OpenStreetMap near the best
+candidates. Then propose from three lanes - metadata, text, map - that verification
+and consensus weigh against each other.
 
 The playbook is a list of *plays*. On each planning round the first play that still
 has work returns its tool calls; when none has, the policy proposes. Proposals come
@@ -20,6 +22,7 @@ from langchain_core.messages import AIMessage
 
 from ..policy import PlanStep, Policy, Proposal, ProposalTask, RunView
 from .metadata import MetadataLane, MetadataPlay
+from .online import OsmLane, OsmVerifyPlay, WebSearchPlay
 from .playbook import Lane, Play
 from .reading import AnalyzeTextPlay, ReadTextPlay
 from .text_lane import TextLane
@@ -31,8 +34,12 @@ class HeuristicPolicy(Policy):
     name = "heuristic"
 
     def __init__(self, plays: Sequence[Play] | None = None, lanes: Sequence[Lane] | None = None) -> None:
-        self.plays = list(plays) if plays is not None else [MetadataPlay(), ReadTextPlay(), AnalyzeTextPlay()]
-        self.lanes = list(lanes) if lanes is not None else [MetadataLane(), TextLane()]
+        self.plays = (
+            list(plays)
+            if plays is not None
+            else [MetadataPlay(), ReadTextPlay(), AnalyzeTextPlay(), WebSearchPlay(), OsmVerifyPlay()]
+        )
+        self.lanes = list(lanes) if lanes is not None else [MetadataLane(), TextLane(), OsmLane()]
 
     def plan(self, view: RunView) -> PlanStep:
         for play in self.plays:
