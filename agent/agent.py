@@ -64,6 +64,8 @@ class Agent:
         settings: explicit :class:`Settings`; otherwise read from ``GEOSLEUTH_*``.
         disable: tool kinds to leave out of every run ("ocr", "text", "search", "osm",
             "image"), for ablation studies.
+        tool_settings: settings handed to the tools (service URLs such as ``searxng_url``
+            and ``overpass_url``, ``net_*`` politeness settings, ...), over ``settings``.
     """
 
     def __init__(
@@ -76,9 +78,11 @@ class Agent:
         settings: Settings | None = None,
         max_image_pixels: int | None = None,
         disable: Iterable[str] = (),
+        tool_settings: Mapping[str, Any] | None = None,
     ) -> None:
         self.settings = settings or Settings()
         self.disabled_kinds = frozenset(disable)
+        self.tool_settings = dict(tool_settings or {})
         self.strategy = self._check_strategy(strategy or self.settings.strategy)
         self.budget = Budget.coerce(budget)
         self.trace_dir = Path(trace_dir) if trace_dir is not None else self.settings.trace_dir
@@ -129,7 +133,7 @@ class Agent:
             resources=self.resources,
             cache_dir=self.settings.cache_dir,
             offline=self.settings.offline,
-            settings={"ocr_backend": self.settings.ocr_backend, "ocr_time_budget_s": self.settings.ocr_time_budget_s},
+            settings={**self.settings.for_tools(), **self.tool_settings},
         )
         recorder = TraceRecorder(None)
         if trace is not None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from graphs.consensus import STRATEGIES
 from tools.errors import GeoSleuthError
 
+from . import osm_cli
 from .agent import Agent
 from .location import Location
 from .render import render_location
@@ -61,7 +62,23 @@ def build_parser() -> argparse.ArgumentParser:
     locate.add_argument("--question", help="the question asked about the image (kept in the trace)")
     locate.add_argument("--max-steps", type=int, metavar="N", help="planning rounds before answering")
     locate.add_argument("--ocr-backend", choices=["auto", "rapidocr", "easyocr"], help="OCR engine (default: auto)")
+    locate.set_defaults(handler=_locate)
+    osm_cli.register(commands)
+    _register_plugins(commands)
     return parser
+
+
+def _register_plugins(commands: argparse._SubParsersAction) -> None:
+    """Subcommands other layers provide (``geosleuth eval``, ``geosleuth bench`` from
+    ``evals``), found through the ``geosleuth.commands`` entry-point group so that this
+    layer never imports the ones above it."""
+    from importlib.metadata import entry_points
+
+    for entry in sorted(entry_points(group="geosleuth.commands"), key=lambda e: e.name):
+        try:
+            entry.load()(commands)
+        except Exception as exc:  # noqa: BLE001 - a broken plugin must not take `locate` down with it
+            print(f"geosleuth: warning: command {entry.name!r} unavailable: {exc}", file=sys.stderr)
 
 
 def _trace_target(arg: str | None, count: int, run_index: int) -> Path | None:
@@ -112,8 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        if args.command == "locate":
-            return _locate(args)
+        return int(args.handler(args))
     except GeoSleuthError as exc:
         print(f"geosleuth: error: {exc}", file=sys.stderr)
         return 2
@@ -123,8 +139,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
-    parser.error(f"unknown command {args.command}")
-    return 2
 
 
 if __name__ == "__main__":

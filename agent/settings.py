@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -24,6 +25,20 @@ class Settings(BaseSettings):
     max_image_pixels: int = Field(default=DEFAULT_MAX_PIXELS, gt=0, description="Refuse larger images.")
     offline: bool = Field(default=False, description="Never try the network.")
     ocr_backend: str = Field(default="auto", description="OCR engine: auto (rapidocr), rapidocr or easyocr.")
+    search_backend: str | None = Field(default=None, description="Web search: duckduckgo (default) or searxng.")
+    searxng_url: str | None = Field(default=None, description="A SearxNG instance (its JSON API must be enabled).")
+    overpass_url: str | None = Field(default=None, description="Overpass endpoint (default: the public one).")
+    tool_settings: dict[str, Any] = Field(
+        default_factory=dict, description='More tool settings as JSON, e.g. {"net_min_interval_s": 2}.'
+    )
     ocr_time_budget_s: float = Field(
         default=12.0, gt=0, description="Safety net: seconds after which OCR starts no further zoom or tile pass."
     )
+
+    def for_tools(self) -> dict[str, Any]:
+        """The settings tools read from ``ToolContext.settings``."""
+        out: dict[str, Any] = {"ocr_backend": self.ocr_backend, "ocr_time_budget_s": self.ocr_time_budget_s}
+        for key in ("search_backend", "searxng_url", "overpass_url"):
+            if getattr(self, key):
+                out[key] = getattr(self, key)
+        return {**out, **self.tool_settings}
