@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 @dataclass
 class Reply:
     status: int = 200
-    body: Any = None  # dict/list -> JSON; str/bytes -> as is
+    body: Any = None  # dict/list -> JSON; str/bytes -> as is; a callable(Request) -> any of these
     delay_s: float = 0.0
     retry_after: float | None = None
     content_type: str = "application/json"
@@ -71,6 +71,15 @@ class ScriptedServer:
                     reply = (replies.pop(0) if len(replies) > 1 else replies[0]) if replies else Reply(404, {})
                 if reply.delay_s:
                     time.sleep(reply.delay_s)
+                if callable(reply.body):
+                    reply = Reply(
+                        reply.status,
+                        reply.body(outer.requests[-1]),
+                        0.0,
+                        reply.retry_after,
+                        reply.content_type,
+                        reply.headers,
+                    )
                 payload = reply.payload()
                 try:
                     self.send_response(reply.status)
