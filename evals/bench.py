@@ -110,6 +110,19 @@ def bench_pixels(photos: Path, repeat: int = 1, rendered: int = 5) -> dict:
     }
 
 
+def format_pixels(figures: dict) -> str:
+    lines = [f"  {row['id']:<32} {row['megapixels']:>5} MP  {row['seconds']:>6.2f} s" for row in figures["per_image"]]
+    lines.append(
+        f"pixels: {figures['images']} photos x {figures['runs'] // max(figures['images'], 1)}: cold start "
+        f"{figures['cold_start_s']} s, median {figures['median_s']} s, p95 {figures['p95_s']} s; "
+        f">= {LARGE_MP} MP ({figures['large_images']}): median {figures['large_median_s']} s, "
+        f"p95 {figures['large_p95_s']} s; rendered 12 MP ({figures['rendered_12mp']}): median "
+        f"{figures['rendered_12mp_median_s']} s, p95 {figures['rendered_12mp_p95_s']} s; "
+        f"peak RSS {figures['peak_rss_mb']} MB"
+    )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evals.bench", description="Print speed and memory figures.")
     sub = parser.add_subparsers(dest="benchmark", required=True)
@@ -127,16 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.json:
             print(json.dumps(figures, indent=2))
         else:
-            for row in figures["per_image"]:
-                print(f"  {row['id']:<32} {row['megapixels']:>5} MP  {row['seconds']:>6.2f} s")
-            print(
-                f"pixels: {figures['images']} photos x {args.repeat}: cold start {figures['cold_start_s']} s, "
-                f"median {figures['median_s']} s, p95 {figures['p95_s']} s; "
-                f">= {LARGE_MP} MP ({figures['large_images']}): median {figures['large_median_s']} s, "
-                f"p95 {figures['large_p95_s']} s; rendered 12 MP ({figures['rendered_12mp']}): median "
-                f"{figures['rendered_12mp_median_s']} s, p95 {figures['rendered_12mp_p95_s']} s; "
-                f"peak RSS {figures['peak_rss_mb']} MB"
-            )
+            print(format_pixels(figures))
     return 0
 
 

@@ -1,0 +1,79 @@
+"""``geosleuth eval`` and ``geosleuth bench``, registered into the CLI by entry point."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from .bench import DEFAULT_PHOTOS, bench_pixels
+from .runner import ABLATIONS, EvalConfig, run_eval
+
+
+def register_eval(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "eval",
+        help="evaluate on a dataset and write a report",
+        description="Locate every item of a dataset (GeoBrowse JSONL, photo JSONL, CSV image,lat,lon, or a folder "
+        "of geotagged photos), score it, and write results.jsonl, per-item traces, summary.json and a report. "
+        "Running again resumes where it stopped.",
+    )
+    parser.add_argument("dataset", help="dataset file or folder")
+    parser.add_argument("--out", required=True, type=Path, help="output folder")
+    parser.add_argument("--concurrency", type=int, default=2, help="items in flight at once (default 2)")
+    parser.add_argument("--limit", type=int, help="only the first N items")
+    parser.add_argument("--strategy", choices=["cluster", "hierarchical", "best"], help="consensus strategy")
+    parser.add_argument("--metadata", action="store_true", help="let the agent read EXIF (off by default)")
+    parser.add_argument("--fresh", action="store_true", help="discard earlier results in --out and start over")
+    parser.add_argument("--semantic", action="store_true", help="match expert steps with sentence embeddings")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    for flag in ABLATIONS:
+        parser.add_argument(f"--no-{flag}", action="store_true", help=f"ablation: run without {flag}")
+    parser.set_defaults(handler=_eval)
+
+
+def _eval(args: argparse.Namespace) -> int:
+    config = EvalConfig(
+        out=args.out,
+        concurrency=args.concurrency,
+        use_metadata=args.metadata,
+        strategy=args.strategy,
+        ablations=tuple(flag for flag in ABLATIONS if getattr(args, f"no_{flag}")),
+        limit=args.limit,
+        fresh=args.fresh,
+        semantic=args.semantic,
+    )
+    outcome = run_eval(args.dataset, config, progress=False if args.no_progress else None)
+    report = outcome.files.get("report")
+    if report is not None:
+        text = Path(report).read_text(encoding="utf-8")
+        print(text.split("\n## ", 2)[0].strip() if "\n## " in text else text[:2000])
+    done = f" ({outcome.skipped_done} already done)" if outcome.skipped_done else ""
+    print(f"\n{len(outcome.records)} items{done}; results in {args.out}")
+    return 0
+
+
+def register_bench(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("bench", help="print speed and memory figures")
+    which = parser.add_subparsers(dest="benchmark", required=True, metavar="BENCHMARK")
+    pixels = which.add_parser("pixels", help="seconds per image and peak memory on real photos, metadata off")
+    pixels.add_argument("--photos", type=Path, default=DEFAULT_PHOTOS)
+    pixels.add_argument("--repeat", type=int, default=1)
+    pixels.add_argument("--rendered", type=int, default=5, help="also time this many rendered 12 MP scenes")
+    pixels.add_argument("--json", action="store_true")
+    parser.set_defaults(handler=_bench)
+
+
+def _bench(args: argparse.Namespace) -> int:
+    if args.benchmark == "pixels":
+        if not args.photos.exists():
+            print(f"geosleuth: error: no photos at {args.photos}")
+            return 2
+        figures = bench_pixels(args.photos, args.repeat, args.rendered)
+        if args.json:
+            print(json.dumps(figures, indent=2))
+        else:
+            from .bench import format_pixels
+
+            print(format_pixels(figures))
+    return 0
