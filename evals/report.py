@@ -364,9 +364,9 @@ def _markdown(summary: Mapping[str, Any], images: Mapping[str, str]) -> str:
     for t in THRESHOLDS_KM:
         headline.append((f"accuracy ≤ {t} km", _pct(summary.get("accuracy", {}).get(f"{t}km"))))
     headline += [
-        ("median error", _km(summary.get("median_km"))),
-        ("mean error", _km(summary.get("mean_km"))),
-        ("GeoScore (mean, 0–5000)", f"{summary.get('geoscore', 0.0):.0f}"),
+        ("median error (answered items)", _km(summary.get("median_km"))),
+        ("mean error (answered items)", _km(summary.get("mean_km"))),
+        ("GeoScore (mean, 0–5000; no answer scores 0)", f"{summary.get('geoscore', 0.0):.0f}"),
     ]
     levels = summary.get("levels") or {}
     for level in ("country", "region", "city"):

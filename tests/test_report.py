@@ -181,9 +181,9 @@ def test_write_report_files_and_headline_numbers(handful, tmp_path, gazetteer):
         "| accuracy ≤ 200 km | 16.7% |",
         "| accuracy ≤ 750 km | 50.0% |",
         "| accuracy ≤ 2500 km | 50.0% |",
-        "| median error | 345.7 km |",
-        "| mean error | 2,129.3 km |",
-        f"| GeoScore (mean, 0–5000) | {geoscore:.0f} |",
+        "| median error (answered items) | 345.7 km |",
+        "| mean error (answered items) | 2,129.3 km |",
+        f"| GeoScore (mean, 0–5000; no answer scores 0) | {geoscore:.0f} |",
         "| country accuracy | 50.0% (3/6) |",
         "| region accuracy | 20.0% (1/5) |",
         "| city accuracy | 20.0% (1/5) |",
@@ -224,7 +224,7 @@ def test_report_of_failed_runs_only_and_of_a_summary_without_rows(tmp_path, gaze
     assert summary["tool_calls"] is None and summary["step_coverage"] is None and summary["judged"] is None
     paths = write_report(records, summary, tmp_path / "failed")
     markdown = paths["report"].read_text(encoding="utf-8")
-    assert "| answered (coverage) | 0 (0.0%) |" in markdown and "| median error | — |" in markdown
+    assert "| answered (coverage) | 0 (0.0%) |" in markdown and "| median error (answered items) | — |" in markdown
     assert Image.open(paths["error_cdf"]).format == "PNG"
 
     handful = [_record("p", PARIS, _prediction(LYON, 0.5, []))]
