@@ -66,6 +66,13 @@ class Agent:
             "image"), for ablation studies.
         tool_settings: settings handed to the tools (service URLs such as ``searxng_url``
             and ``overpass_url``, ``net_*`` politeness settings, ...), over ``settings``.
+        model: a LangChain chat model, or a spec string (``transformers:PATH_OR_ID``,
+            ``openai:MODEL@URL``; see :mod:`agent.models.spec`): the run is then driven by
+            :class:`~graphs.policies.model.ModelPolicy`. Default: ``GEOSLEUTH_MODEL``, else
+            the heuristic playbook.
+        model_options: backend options (``adapter``, ``device``, ``dtype``, ``api_key``,
+            ``tool_protocol``, ...) and policy settings (``samples``, ``temperature``,
+            ``max_rounds``, ``hybrid``), over the ``GEOSLEUTH_MODEL_*`` settings.
     """
 
     def __init__(
@@ -79,6 +86,8 @@ class Agent:
         max_image_pixels: int | None = None,
         disable: Iterable[str] = (),
         tool_settings: Mapping[str, Any] | None = None,
+        model: Any = None,
+        model_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.settings = settings or Settings()
         self.disabled_kinds = frozenset(disable)
@@ -87,9 +96,29 @@ class Agent:
         self.budget = Budget.coerce(budget)
         self.trace_dir = Path(trace_dir) if trace_dir is not None else self.settings.trace_dir
         self.max_image_pixels = max_image_pixels or self.settings.max_image_pixels
-        self.policy = policy or HeuristicPolicy()
+        self.policy = policy or self._default_policy(model, dict(model_options or {}))
         self.resources = SharedResources()
         self._graph: Any = None
+
+    def _default_policy(self, model: Any, options: dict[str, Any]) -> Policy:
+        """The heuristic playbook, or a ModelPolicy when a model is given here or in settings."""
+        model = model if model is not None else self.settings.model
+        if model is None or model == "":
+            return HeuristicPolicy()
+        from graphs.policies.model import ModelPolicy, ModelPolicySettings
+
+        from .models.spec import load_model
+
+        backend_keys = set(self.settings.model_options())
+        policy_keys = set(ModelPolicySettings.__dataclass_fields__)
+        unknown = set(options) - backend_keys - policy_keys
+        if unknown:
+            raise ConfigError(f"unknown model option(s): {', '.join(sorted(unknown))}")
+        backend = {**self.settings.model_options(), **{k: v for k, v in options.items() if k in backend_keys}}
+        policy = {**self.settings.policy_options(), **{k: v for k, v in options.items() if k in policy_keys}}
+        if policy["samples"] < 1:
+            raise ConfigError("samples must be >= 1")
+        return ModelPolicy(load_model(model, **backend), ModelPolicySettings(**policy))
 
     @staticmethod
     def _check_strategy(strategy: str) -> str:

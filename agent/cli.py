@@ -62,6 +62,16 @@ def build_parser() -> argparse.ArgumentParser:
     locate.add_argument("--question", help="the question asked about the image (kept in the trace)")
     locate.add_argument("--max-steps", type=int, metavar="N", help="planning rounds before answering")
     locate.add_argument("--ocr-backend", choices=["auto", "rapidocr", "easyocr"], help="OCR engine (default: auto)")
+    model = locate.add_argument_group("model (default: the heuristic playbook; also GEOSLEUTH_MODEL)")
+    model.add_argument(
+        "--model",
+        metavar="SPEC",
+        help="transformers:PATH_OR_HUB_ID, a model directory, or openai:MODEL@URL (vLLM, ...)",
+    )
+    model.add_argument("--adapter", metavar="DIR", help="a LoRA adapter for a transformers model")
+    model.add_argument("--samples", type=int, metavar="K", help="answers sampled for consensus (default 3)")
+    model.add_argument("--temperature", type=float, metavar="T", help="temperature of samples after the first")
+    model.add_argument("--no-hybrid", action="store_true", help="do not run the playbook before the model")
     locate.set_defaults(handler=_locate)
     osm_cli.register(commands)
     _register_plugins(commands)
@@ -92,7 +102,17 @@ def _trace_target(arg: str | None, count: int, run_index: int) -> Path | None:
 
 def _locate(args: argparse.Namespace) -> int:
     settings = Settings(**({"ocr_backend": args.ocr_backend} if args.ocr_backend else {}))
-    agent = Agent(strategy=args.strategy, settings=settings)
+    options = {
+        key: value
+        for key, value in {
+            "adapter": args.adapter,
+            "samples": args.samples,
+            "temperature": args.temperature,
+            "hybrid": False if args.no_hybrid else None,
+        }.items()
+        if value is not None
+    }
+    agent = Agent(strategy=args.strategy, settings=settings, model=args.model, model_options=options)
     budget = {"max_steps": args.max_steps} if args.max_steps is not None else None
     groups: list[list[str]] = [list(args.images)] if args.same_place else [[img] for img in args.images]
     results: list[tuple[str, Location]] = []

@@ -35,6 +35,43 @@ class Settings(BaseSettings):
         default=12.0, gt=0, description="Safety net: seconds after which OCR starts no further zoom or tile pass."
     )
 
+    model: str | None = Field(
+        default=None,
+        description="A model spec (transformers:PATH_OR_ID or openai:MODEL@URL); none means the heuristic playbook.",
+    )
+    model_adapter: str | None = Field(default=None, description="A LoRA adapter directory for a transformers model.")
+    model_device: str = Field(default="auto", description="transformers device: auto, cpu, cuda, cuda:1, ...")
+    model_dtype: str = Field(default="auto", description="transformers dtype: auto, bfloat16, float16, float32.")
+    model_api_key: str = Field(default="EMPTY", description="API key for the model server.")
+    model_tool_protocol: str = Field(default="auto", description="Served tool calls: auto, native or text.")
+    model_timeout_s: float = Field(default=120.0, gt=0, description="Seconds to wait for one model reply.")
+    model_max_tokens: int = Field(default=1024, gt=0, description="Longest reply, in tokens.")
+    model_samples: int = Field(default=3, ge=1, description="Answers sampled for consensus (K).")
+    model_temperature: float = Field(default=0.7, ge=0, description="Temperature of samples after the first.")
+    model_max_rounds: int = Field(default=6, ge=0, description="Tool rounds the model may take.")
+    model_hybrid: bool = Field(default=True, description="Run the heuristic playbook first and show its evidence.")
+
+    def model_options(self) -> dict[str, Any]:
+        """Backend options for :func:`agent.models.spec.load_model`."""
+        return {
+            "adapter": self.model_adapter,
+            "device": self.model_device,
+            "dtype": self.model_dtype,
+            "max_new_tokens": self.model_max_tokens,
+            "api_key": self.model_api_key,
+            "tool_protocol": self.model_tool_protocol,
+            "timeout_s": self.model_timeout_s,
+            "max_tokens": self.model_max_tokens,
+        }
+
+    def policy_options(self) -> dict[str, Any]:
+        return {
+            "samples": self.model_samples,
+            "temperature": self.model_temperature,
+            "max_rounds": self.model_max_rounds,
+            "hybrid": self.model_hybrid,
+        }
+
     def for_tools(self) -> dict[str, Any]:
         """The settings tools read from ``ToolContext.settings``."""
         out: dict[str, Any] = {"ocr_backend": self.ocr_backend, "ocr_time_budget_s": self.ocr_time_budget_s}

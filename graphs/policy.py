@@ -78,6 +78,8 @@ class PlanStep:
     message: AIMessage
     model_calls: list[ModelCall] = field(default_factory=list)
     rationale: str = ""
+    #: Problems the policy met (a model's unreadable reply, say), kept as observations.
+    notes: list[Observation] = field(default_factory=list)
 
     @property
     def done(self) -> bool:

@@ -65,3 +65,11 @@ class TraceError(GeoSleuthError):
 
 class RunError(GeoSleuthError):
     """The run itself failed unexpectedly; the trace up to the failure is kept."""
+
+
+class ModelError(GeoSleuthError):
+    """A model cannot be configured, loaded or reached (bad spec, missing weights, server down)."""
+
+
+class ReplayDivergenceError(TraceError):
+    """Strict replay met a call the trace does not hold: the run took another path."""

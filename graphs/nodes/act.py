@@ -52,6 +52,7 @@ def act(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
                 tool_call_id=call_id,
                 name=name,
                 status="error" if observation.error else "success",
+                artifact={"images": list(observation.images)},
             )
         )
     evidence = record_evidence(ctx, "act", len(state.evidence), found)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Literal
 
 from langgraph.runtime import Runtime
@@ -35,8 +36,12 @@ def plan(state: RunState, runtime: Runtime[RunContext]) -> Command[Literal["act"
             decision = ctx.policy.plan(view)
         except Exception as exc:  # noqa: BLE001 - a failing policy ends gathering, not the run
             stop = record_error(ctx, "plan", "policy.plan", exc)
+    notes = []
     if decision is not None:
         record_model_calls(ctx, "plan", decision.model_calls)
+        for note in decision.notes:
+            ctx.recorder.step("plan", "error", note.tool or "policy", arguments=note.arguments, output=note)
+        notes = list(decision.notes)
     if decision is not None and not decision.done:
         calls = [
             {"name": c["name"], "args": c.get("args") or {}, "id": c.get("id") or f"s{state.step}-{i}"}
@@ -49,7 +54,8 @@ def plan(state: RunState, runtime: Runtime[RunContext]) -> Command[Literal["act"
             arguments={"step": state.step},
             output={"tool_calls": calls, "rationale": decision.rationale or decision.message.content},
         )
-        return Command(goto="act", update={"pending": calls, "messages": [decision.message], "step": state.step + 1})
+        update = {"pending": calls, "messages": [decision.message], "step": state.step + 1, "observations": notes}
+        return Command(goto="act", update=update)
 
     reason = stop or (decision.rationale if decision else "") or "policy has no further tool calls"
     try:
@@ -64,7 +70,13 @@ def plan(state: RunState, runtime: Runtime[RunContext]) -> Command[Literal["act"
         arguments={"step": state.step},
         output={"reason": reason, "tasks": [t.label for t in tasks]},
     )
-    update = {"stop_reason": reason, "messages": [decision.message] if decision is not None else []}
+    update = {
+        "stop_reason": reason,
+        "messages": [decision.message] if decision is not None else [],
+        "observations": notes,
+    }
     if not tasks:
         return Command(goto="verify", update=update)
-    return Command(goto=[Send("propose", {"task": task, "state": state}) for task in tasks], update=update)
+    # proposers see the state as this update leaves it (a model's final answer included)
+    seen = replace(state, messages=[*state.messages, *update["messages"]], observations=[*state.observations, *notes])
+    return Command(goto=[Send("propose", {"task": task, "state": seen}) for task in tasks], update=update)

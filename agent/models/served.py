@@ -1,0 +1,145 @@
+"""A model behind any OpenAI-compatible server: vLLM (the reference), SGLang, llama.cpp, Ollama.
+
+Native tool calls are used when the server offers them (vLLM started with
+``--enable-auto-tool-choice --tool-call-parser ...``). A server that refuses the
+``tools`` parameter, or a model that writes the text protocol in its content instead
+(a fine-tuned model served without a parser), still works: the reply's text is read
+with the text protocol. ``tool_protocol`` forces either path.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.runnables import Runnable
+from pydantic import PrivateAttr
+
+from tools.errors import ModelError
+
+from .protocol import parse_reply
+from .text_chat import parsed_message, to_protocol_messages
+
+ToolProtocol = Literal["auto", "native", "text"]
+
+
+def _looks_like_tools_refused(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return getattr(exc, "status_code", None) in (400, 422) and ("tool" in text or "function" in text)
+
+
+def served_model_names(base_url: str, api_key: str = "EMPTY", timeout: float = 10.0) -> list[str]:
+    """The model ids a server offers (``GET /models``)."""
+    import httpx
+
+    try:
+        response = httpx.get(
+            base_url.rstrip("/") + "/models", headers={"Authorization": f"Bearer {api_key}"}, timeout=timeout
+        )
+        response.raise_for_status()
+        return [str(m["id"]) for m in response.json().get("data", [])]
+    except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+        raise ModelError(f"cannot list the models of {base_url}: {type(exc).__name__}: {exc}") from exc
+
+
+class ServedChatModel(BaseChatModel):
+    """Chat Completions client with tool calls native or through the text protocol."""
+
+    base_url: str
+    model: str | None = None
+    api_key: str = "EMPTY"
+    tool_protocol: ToolProtocol = "auto"
+    timeout_s: float = 120.0
+    max_tokens: int = 1024
+    max_retries: int = 2
+
+    _client: Any = PrivateAttr(default=None)
+    _native_refused: bool = PrivateAttr(default=False)
+    _lock: Any = PrivateAttr(default_factory=threading.Lock)
+
+    @property
+    def _llm_type(self) -> str:
+        return "geosleuth-served"
+
+    def client(self) -> Any:
+        """The langchain-openai client, made on first use (the model id is asked of the
+        server when not given)."""
+        with self._lock:
+            if self._client is None:
+                from langchain_openai import ChatOpenAI
+
+                model = self.model or (served_model_names(self.base_url, self.api_key) or [None])[0]
+                if model is None:
+                    raise ModelError(f"{self.base_url} serves no model")
+                self.model = model
+                self._client = ChatOpenAI(
+                    model=model,
+                    base_url=self.base_url,
+                    api_key=self.api_key,
+                    timeout=self.timeout_s,
+                    max_retries=self.max_retries,
+                    max_tokens=self.max_tokens,
+                )
+            return self._client
+
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Runnable:
+        return self.bind(tools=list(tools), **kwargs)
+
+    def _native(self, messages: list[BaseMessage], tools: list[Any], **kwargs: Any) -> AIMessage | None:
+        """Try native tool calls; None when the server refuses them."""
+        try:
+            reply = self.client().bind_tools(tools).invoke(messages, **kwargs)
+        except Exception as exc:
+            if self.tool_protocol == "auto" and _looks_like_tools_refused(exc):
+                self._native_refused = True  # remembered: later calls go straight to text
+                return None
+            raise
+        text = reply.content if isinstance(reply.content, str) else ""
+        if not reply.tool_calls and text:
+            parsed = parse_reply(text)  # the model wrote the protocol itself
+            if parsed.tool_calls:
+                return AIMessage(
+                    content=parsed.content,
+                    tool_calls=parsed.tool_calls,
+                    response_metadata={**reply.response_metadata, "raw_text": text, "protocol": "text-in-native"},
+                    usage_metadata=reply.usage_metadata,
+                )
+        return reply
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        tools = kwargs.pop("tools", None) or []
+        kwargs.pop("tool_choice", None)
+        if stop:
+            kwargs["stop"] = stop
+        try:
+            if tools and self.tool_protocol != "text" and not self._native_refused:
+                reply = self._native(messages, tools, **kwargs)
+                if reply is not None:
+                    return ChatResult(generations=[ChatGeneration(message=reply)])
+            raw = self.client().invoke(to_protocol_messages(messages, tools) if tools else messages, **kwargs)
+        except ModelError:
+            raise
+        except Exception as exc:
+            raise ModelError(f"model server {self.base_url} failed: {type(exc).__name__}: {exc}") from exc
+        text = raw.content if isinstance(raw.content, str) else str(raw.content)
+        message = parsed_message(text, tools_bound=bool(tools), usage=raw.usage_metadata)
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "backend": "served",
+            "base_url": self.base_url,
+            "model": self.model,
+            "tool_protocol": "text" if self._native_refused else self.tool_protocol,
+        }

@@ -1,0 +1,71 @@
+"""Model specs: one string names a backend and a model, for the CLI and environment.
+
+* ``transformers:PATH_OR_HUB_ID`` (alias ``hf:``) — a local VLM; a bare path to an
+  existing directory means the same;
+* ``openai:MODEL@URL`` (aliases ``vllm:``, ``served:``) — a model on an
+  OpenAI-compatible server, e.g. ``vllm:Qwen/Qwen2.5-VL-7B-Instruct@http://127.0.0.1:8000/v1``;
+  ``openai:URL`` takes the first model the server lists.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+
+from tools.errors import ConfigError
+
+SERVED_PREFIXES = ("openai:", "vllm:", "served:")
+LOCAL_PREFIXES = ("transformers:", "hf:")
+
+
+def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
+    """``(backend, options)`` for a spec string; ConfigError naming the accepted forms."""
+    text = spec.strip()
+    if not text:
+        raise ConfigError("empty model spec")
+    for prefix in LOCAL_PREFIXES:
+        if text.startswith(prefix):
+            path = text[len(prefix) :].strip()
+            if not path:
+                raise ConfigError(f"model spec {spec!r} names no model: use transformers:PATH_OR_HUB_ID")
+            return "transformers", {"model_path": path}
+    for prefix in SERVED_PREFIXES:
+        if text.startswith(prefix):
+            rest = text[len(prefix) :].strip()
+            model, _, url = rest.rpartition("@") if "@" in rest else ("", "", rest)
+            if not url.startswith(("http://", "https://")):
+                raise ConfigError(
+                    f"model spec {spec!r}: the server URL must start with http:// or https:// "
+                    "(openai:MODEL@http://host:8000/v1 or openai:http://host:8000/v1)"
+                )
+            return "served", {"base_url": url.rstrip("/"), "model": model or None}
+    if Path(text).expanduser().is_dir():
+        return "transformers", {"model_path": str(Path(text).expanduser())}
+    raise ConfigError(
+        f"unknown model spec {spec!r}: use transformers:PATH_OR_HUB_ID, a model directory, "
+        "or openai:MODEL@URL (vllm:, served: work too)"
+    )
+
+
+def load_model(spec: str | BaseChatModel, **options: Any) -> BaseChatModel:
+    """A chat model for a spec string (options: ``adapter``, ``device``, ``dtype``,
+    ``max_new_tokens`` for transformers; ``api_key``, ``tool_protocol``, ``timeout_s``,
+    ``max_tokens`` for served). A chat model object passes through unchanged. Nothing
+    is loaded or contacted until the first call."""
+    if isinstance(spec, BaseChatModel):
+        return spec
+    if not isinstance(spec, str):
+        raise ConfigError(f"model must be a spec string or a LangChain chat model, not {type(spec).__name__}")
+    backend, parsed = parse_spec(spec)
+    chosen = {k: v for k, v in options.items() if v is not None}
+    if backend == "transformers":
+        from .transformers_chat import TransformersChatModel
+
+        allowed = {"adapter", "device", "dtype", "max_new_tokens", "trust_remote_code"}
+        return TransformersChatModel(**parsed, **{k: v for k, v in chosen.items() if k in allowed})
+    from .served import ServedChatModel
+
+    allowed = {"api_key", "tool_protocol", "timeout_s", "max_tokens", "max_retries"}
+    return ServedChatModel(**parsed, **{k: v for k, v in chosen.items() if k in allowed})
