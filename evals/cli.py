@@ -61,10 +61,24 @@ def register_bench(commands: argparse._SubParsersAction) -> None:
     pixels.add_argument("--repeat", type=int, default=1)
     pixels.add_argument("--rendered", type=int, default=5, help="also time this many rendered 12 MP scenes")
     pixels.add_argument("--json", action="store_true")
+    served = which.add_parser("served", help="runner throughput against concurrency, with a local model server")
+    served.add_argument("--items", type=int, default=16)
+    served.add_argument("--concurrency", default="1,2,4,8", help="comma-separated levels (default 1,2,4,8)")
+    served.add_argument("--delay", type=float, default=0.5, help="seconds the server takes per request")
+    served.add_argument("--samples", type=int, default=3, help="answers sampled per item")
+    served.add_argument("--server-concurrency", type=int, help="requests the server works on at once")
+    served.add_argument("--json", action="store_true")
     parser.set_defaults(handler=_bench)
 
 
 def _bench(args: argparse.Namespace) -> int:
+    if args.benchmark == "served":
+        from .bench_served import bench_served, format_served
+
+        levels = [int(x) for x in args.concurrency.split(",") if x.strip()]
+        figures = bench_served(levels, args.items, args.delay, args.samples, args.server_concurrency)
+        print(json.dumps(figures, indent=2) if args.json else format_served(figures))
+        return 0
     if args.benchmark == "pixels":
         if not args.photos.exists():
             print(f"geosleuth: error: no photos at {args.photos}")

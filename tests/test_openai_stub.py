@@ -398,3 +398,14 @@ def test_cli_serves_the_default_answer_until_interrupted():
         finally:
             if proc.poll() is None:
                 proc.kill()
+
+
+def test_served_throughput_benchmark_runs_the_real_runner():
+    from evals.bench_served import bench_served, format_served
+
+    figures = bench_served([1, 2], items=4, delay_s=0.05, samples=2)
+    assert [row["concurrency"] for row in figures["levels"]] == [1, 2]
+    # each item: one planning call that answers, then one more sample (the first reuses the answer)
+    assert all(row["requests"] == 4 * 2 for row in figures["levels"])
+    assert figures["levels"][1]["max_in_flight"] >= 2
+    assert "items/s" in format_served(figures)
