@@ -149,8 +149,13 @@ class Agent:
         trace: str | Path | None,
         country: Any = None,
         bbox: Any = None,
+        policy: Policy | None = None,
+        replay: Any = None,
+        disabled_kinds: frozenset[str] | None = None,
     ) -> tuple[RunContext, RunState]:
         sources = _as_image_list(images)
+        policy = policy or self.policy
+        disabled = self.disabled_kinds if disabled_kinds is None else disabled_kinds
         run_budget = Budget.coerce(budget, self.budget)
         run_strategy = self._check_strategy(strategy or self.strategy)
         run_hint = Hint.coerce(hint, country=country, bbox=bbox)
@@ -170,8 +175,8 @@ class Agent:
         elif self.trace_dir is not None:
             recorder = TraceRecorder(self.trace_dir / f"{recorder.run_id}.jsonl", recorder.run_id)
         context = RunContext(
-            policy=self.policy,
-            tools=build_toolbox(tool_context, use_metadata=use_metadata, disabled_kinds=self.disabled_kinds),
+            policy=policy,
+            tools=build_toolbox(tool_context, use_metadata=use_metadata, disabled_kinds=disabled),
             tool_context=tool_context,
             recorder=recorder,
             gazetteer=self.gazetteer,
@@ -179,19 +184,21 @@ class Agent:
             strategy=run_strategy,
             use_metadata=use_metadata,
             hint=run_hint,
+            replay=replay,
         )
         infos = [entry.info() for entry in registry.roots()]
         recorder.header(
             images=infos,
             config={
-                "policy": self.policy.describe(),
+                "policy": policy.describe(),
                 "strategy": run_strategy,
                 "budget": run_budget.model_dump(),
                 "use_metadata": use_metadata,
                 "hint": run_hint.model_dump(mode="json") if run_hint else None,
                 "question": question,
                 "tools": sorted(context.tools),
-                "disabled_kinds": sorted(self.disabled_kinds),
+                "disabled_kinds": sorted(disabled),
+                **({"replay_of": replay.trace.header.get("run_id"), "strict": replay.strict} if replay else {}),
             },
         )
         return context, RunState(question=question, images=infos)
@@ -314,6 +321,32 @@ class Agent:
                 raise
             raise failure from exc
         return self._finish(context, final, started)
+
+    def replay(
+        self,
+        trace: str | Path | Any,
+        *,
+        strict: bool = True,
+        strategy: str | None = None,
+        samples: int | None = None,
+        images: Sequence[ImageInput] | None = None,
+        trace_out: str | Path | None = None,
+    ) -> Location:
+        """Re-derive a recorded run from its trace (a path or a parsed ``Trace``).
+
+        Every tool and model call is answered from the trace, so no model, network or
+        OCR is needed; the images are read from the paths the trace names (or
+        ``images``) and must hash the same. The result equals the recorded Location
+        (run id, timing and trace path aside). ``strategy`` and ``samples`` (fewer model
+        samples than recorded) give counterfactual answers from the same evidence.
+        ``strict=False`` makes calls the trace lacks live (this Agent's tools and model)
+        instead of raising :class:`~tools.errors.ReplayDivergenceError`.
+        """
+        from .replay import replay_run
+
+        return replay_run(
+            self, trace, strict=strict, strategy=strategy, samples=samples, images=images, trace_out=trace_out
+        )
 
     def locate_many(
         self,

@@ -73,6 +73,20 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--temperature", type=float, metavar="T", help="temperature of samples after the first")
     model.add_argument("--no-hybrid", action="store_true", help="do not run the playbook before the model")
     locate.set_defaults(handler=_locate)
+    replay = commands.add_parser(
+        "replay",
+        help="re-derive a recorded run from its trace",
+        description="Replay a trace: every tool and model call is answered from the trace (no model, no network). "
+        "With --strategy or --samples, re-derive the answer under other settings.",
+    )
+    replay.add_argument("trace", metavar="TRACE", help="a trace file (.jsonl)")
+    replay.add_argument("--lenient", action="store_true", help="make calls the trace lacks live instead of failing")
+    replay.add_argument("--strategy", choices=sorted(STRATEGIES), help="another consensus strategy")
+    replay.add_argument("--samples", type=int, metavar="K", help="use only the first K model samples")
+    replay.add_argument("--json", action="store_true", help="print the full Location as JSON")
+    replay.add_argument("--trace-out", metavar="PATH", help="write the replayed run's own trace here")
+    replay.add_argument("--image", action="append", metavar="IMG", help="the image(s), when not at the traced paths")
+    replay.set_defaults(handler=_replay)
     osm_cli.register(commands)
     _register_plugins(commands)
     return parser
@@ -143,6 +157,20 @@ def _locate(args: argparse.Namespace) -> int:
         payload = [json.loads(loc.to_json()) for _, loc in results]
         print(json.dumps(payload[0] if len(groups) == 1 and payload else payload, indent=2, ensure_ascii=False))
     return 1 if failures else 0
+
+
+def _replay(args: argparse.Namespace) -> int:
+    agent = Agent()
+    location = agent.replay(
+        args.trace,
+        strict=not args.lenient,
+        strategy=args.strategy,
+        samples=args.samples,
+        images=args.image,
+        trace_out=args.trace_out,
+    )
+    print(location.to_json() if args.json else render_location(location, title=f"replay of {args.trace}"))
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -64,6 +64,14 @@ class Location(BaseModel):
                     wanted.append(source)
         by_id = {e.id: e for e in self.evidence}
         return [by_id[i] for i in wanted if i in by_id]
+
+    #: Fields that describe one execution rather than the answer (replay changes only these).
+    RUN_FIELDS: ClassVar[frozenset[str]] = frozenset({"run_id", "elapsed_s", "trace_path", "trace"})
+
+    def answer_dict(self) -> dict[str, Any]:
+        """The answer and everything behind it, without per-execution fields: two runs
+        that reached the same answer the same way have equal ``answer_dict()``."""
+        return self.model_dump(mode="json", exclude=set(self.RUN_FIELDS))
 
     def to_json(self, *, include_trace: bool = False, indent: int | None = 2) -> str:
         exclude = None if include_trace else {"trace"}

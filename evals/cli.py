@@ -68,10 +68,26 @@ def register_bench(commands: argparse._SubParsersAction) -> None:
     served.add_argument("--samples", type=int, default=3, help="answers sampled per item")
     served.add_argument("--server-concurrency", type=int, help="requests the server works on at once")
     served.add_argument("--json", action="store_true")
+    replay = which.add_parser("replay", help="replay against live speed on recorded runs")
+    replay.add_argument("--photos", type=Path, default=DEFAULT_PHOTOS)
+    replay.add_argument("--repeat", type=int, default=3)
+    replay.add_argument(
+        "--model-delay",
+        type=float,
+        default=1.0,
+        help="seconds per served-model reply in the model-driven run (0: skip)",
+    )
+    replay.add_argument("--json", action="store_true")
     parser.set_defaults(handler=_bench)
 
 
 def _bench(args: argparse.Namespace) -> int:
+    if args.benchmark == "replay":
+        from .bench_replay import bench_replay, format_replay
+
+        figures = bench_replay(args.photos, args.repeat, args.model_delay)
+        print(json.dumps(figures, indent=2) if args.json else format_replay(figures))
+        return 0
     if args.benchmark == "served":
         from .bench_served import bench_served, format_served
 

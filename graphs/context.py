@@ -32,6 +32,8 @@ class RunContext:
     strategy_options: dict[str, Any] = field(default_factory=dict)
     use_metadata: bool = True
     hint: Hint | None = None
+    #: A :class:`~graphs.replay.TraceReplay` when this run replays a trace.
+    replay: Any = None
 
     def __post_init__(self) -> None:
         if self.clock is None:

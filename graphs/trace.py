@@ -13,6 +13,7 @@ each model call's raw text.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -50,14 +51,20 @@ _VERSIONED_PACKAGES = (
 )
 
 
-def package_versions() -> dict[str, str]:
-    out = {}
+@functools.lru_cache(maxsize=1)
+def _versions() -> tuple[tuple[str, str], ...]:
+    out = []
     for name in _VERSIONED_PACKAGES:
         try:
-            out[name] = version(name)
+            out.append((name, version(name)))
         except PackageNotFoundError:
-            out[name] = "not installed"
-    return out
+            out.append((name, "not installed"))
+    return tuple(out)
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of the packages that shape results (read once per process)."""
+    return dict(_versions())
 
 
 def to_json(value: Any) -> Any:

@@ -10,6 +10,7 @@ from tools.evidence import Evidence, Observation
 
 from ..context import RunContext
 from ..policy import ModelCall, RunView
+from ..replay import RECOMPUTED_KINDS
 from ..state import RunState, number_evidence
 
 
@@ -36,10 +37,21 @@ def run_tool(ctx: RunContext, node: str, name: str, arguments: dict[str, Any], c
     """Run one tool call and record it (full observation, so replay can answer it)."""
     started, t0 = time.time(), time.perf_counter()
     tool = ctx.tools.get(name)
-    if tool is None:
-        observation = Observation.failure(name, arguments, f"unknown tool {name!r}; available: {', '.join(ctx.tools)}")
-    else:
-        observation = call_tool(tool, arguments, call_id)
+    live = True
+    if ctx.replay is not None and ctx.tool_kind(name) not in RECOMPUTED_KINDS:
+        replayed = ctx.replay.tool_observation(name, arguments)
+        if replayed is not None:
+            observation, live = replayed, False
+    if live:
+        if tool is None:
+            observation = Observation.failure(
+                name, arguments, f"unknown tool {name!r}; available: {', '.join(ctx.tools)}"
+            )
+        else:
+            observation = call_tool(tool, arguments, call_id)
+        if ctx.replay is not None and ctx.tool_kind(name) in RECOMPUTED_KINDS:
+            ctx.replay.check_recomputed(ctx.replay.tool(name, arguments), observation)
+    extra = {"live": True} if ctx.replay is not None and live and ctx.tool_kind(name) not in RECOMPUTED_KINDS else {}
     ctx.recorder.step(
         node,
         "tool_call",
@@ -51,6 +63,7 @@ def run_tool(ctx: RunContext, node: str, name: str, arguments: dict[str, Any], c
         duration_s=time.perf_counter() - t0,
         call_id=call_id,
         error=observation.error,
+        **extra,
     )
     return observation
 

@@ -9,6 +9,8 @@ from typing import Literal
 from langgraph.runtime import Runtime
 from langgraph.types import Command, Send
 
+from tools.errors import ReplayDivergenceError
+
 from ..context import RunContext
 from ..policy import PlanStep, ProposalTask
 from ..state import RunState
@@ -34,6 +36,8 @@ def plan(state: RunState, runtime: Runtime[RunContext]) -> Command[Literal["act"
     if stop is None:
         try:
             decision = ctx.policy.plan(view)
+        except ReplayDivergenceError:
+            raise
         except Exception as exc:  # noqa: BLE001 - a failing policy ends gathering, not the run
             stop = record_error(ctx, "plan", "policy.plan", exc)
     notes = []
@@ -60,6 +64,8 @@ def plan(state: RunState, runtime: Runtime[RunContext]) -> Command[Literal["act"
     reason = stop or (decision.rationale if decision else "") or "policy has no further tool calls"
     try:
         tasks: list[ProposalTask] = ctx.policy.proposal_tasks(view)
+    except ReplayDivergenceError:
+        raise
     except Exception as exc:  # noqa: BLE001
         record_error(ctx, "plan", "policy.proposal_tasks", exc)
         tasks = []

@@ -7,6 +7,8 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
+from tools.errors import ReplayDivergenceError
+
 from ..context import RunContext
 from ..policy import Proposal, ProposalTask
 from ..state import ProposalRecord, RunState
@@ -20,6 +22,8 @@ def propose(payload: dict[str, Any], runtime: Runtime[RunContext]) -> dict[str, 
     started, t0 = time.time(), time.perf_counter()
     try:
         proposal = ctx.policy.propose(make_view(state, ctx), task)
+    except ReplayDivergenceError:
+        raise
     except Exception as exc:  # noqa: BLE001 - one failed sample must not sink the others
         note = record_error(ctx, "propose", f"policy.propose {task.label}", exc)
         proposal = Proposal(task=task, candidates=[], note=note)

@@ -24,6 +24,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
+from tools.errors import ReplayDivergenceError
 from tools.evidence import Observation
 from tools.places import PlaceIndex
 
@@ -59,7 +60,8 @@ class ModelPolicySettings:
     system_prompt: str = SYSTEM_PROMPT
 
 
-def _digest(messages: list[BaseMessage]) -> str:
+def messages_digest(messages: list[BaseMessage]) -> str:
+    """What identifies a model call: the exact messages sent (replay matches on it)."""
     payload = json.dumps([m.model_dump(mode="json") for m in messages], sort_keys=True, default=str)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
@@ -132,7 +134,7 @@ class ModelPolicy(Policy):
             raise TypeError(f"the model returned {type(reply).__name__}, not an AIMessage")
         call = ModelCall(
             name=label,
-            messages_digest=_digest(messages),
+            messages_digest=messages_digest(messages),
             raw_output=_raw_text(reply),
             started=started,
             duration_s=time.perf_counter() - t0,
@@ -169,9 +171,11 @@ class ModelPolicy(Policy):
         calls: list[ModelCall] = []
         notes: list[Observation] = []
         for attempt in range(self.settings.retries + 1):
-            arguments = {"round": self._model_rounds(view), "attempt": attempt}
+            arguments = {"round": self._model_rounds(view), "attempt": attempt, "seed": None}
             try:
                 reply, call = self._invoke(runnable, messages, "model.plan", arguments)
+            except ReplayDivergenceError:
+                raise  # strict replay must stop where the recorded run went elsewhere
             except Exception as exc:  # noqa: BLE001 - a failing model ends gathering, not the run
                 error = f"{type(exc).__name__}: {exc}"
                 notes.append(Observation.failure("model", arguments, error))
@@ -227,9 +231,11 @@ class ModelPolicy(Policy):
         calls: list[ModelCall] = []
         problems: list[str] = []
         for attempt in range(self.settings.retries + 1):
-            arguments = {"sample": task.sample, "temperature": temperature, "attempt": attempt}
+            arguments = {"sample": task.sample, "temperature": temperature, "attempt": attempt, "seed": task.sample}
             try:
                 reply, call = self._invoke(runnable, messages, "model.propose", arguments)
+            except ReplayDivergenceError:
+                raise  # strict replay must stop where the recorded run went elsewhere
             except Exception as exc:  # noqa: BLE001 - one failed sample must not sink the others
                 problems.append(f"model failed: {type(exc).__name__}: {exc}")
                 break
@@ -248,5 +254,5 @@ class ModelPolicy(Policy):
     def describe(self) -> dict[str, Any]:
         described = getattr(self.model, "describe", None)
         model = described() if callable(described) else {"class": type(self.model).__name__}
-        settings = {k: v for k, v in self.settings.__dict__.items() if k != "system_prompt"}
+        settings = dict(self.settings.__dict__)
         return {"name": self.name, "model": model, **settings, "heuristic": self.heuristic.describe()}

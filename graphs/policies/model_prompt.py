@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import base64
 import io
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from PIL import Image
 
 from tools.evidence import Evidence
 from tools.images import ImageRegistry
@@ -43,16 +46,38 @@ RETRY_INSTRUCTION = (
 )
 
 
-def image_block(registry: ImageRegistry, handle: str, max_side: int) -> dict[str, Any]:
-    """One image as an OpenAI ``image_url`` content block (JPEG data URL, longest side
-    capped so a 12 MP photo does not become a 5 MB request)."""
-    image = registry.get(handle).image
+_ENCODED: OrderedDict[tuple[str, int], str] = OrderedDict()
+_ENCODED_LOCK = threading.Lock()
+_ENCODED_MAX = 64
+
+
+def _encode(image: Image.Image, max_side: int) -> str:
     if max(image.size) > max_side:
         image = image.copy()
         image.thumbnail((max_side, max_side))
     buffer = io.BytesIO()
     image.convert("RGB").save(buffer, format="JPEG", quality=90)
-    url = "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def image_block(registry: ImageRegistry, handle: str, max_side: int) -> dict[str, Any]:
+    """One image as an OpenAI ``image_url`` content block (JPEG data URL, longest side
+    capped so a 12 MP photo does not become a 5 MB request).
+
+    Every planning round resends the images, so encodings are cached by the image's
+    hash: the same pixels give the same bytes (and message digests stay stable)."""
+    entry = registry.get(handle)
+    key = (f"{entry.sha256}:{entry.size}", max_side)
+    with _ENCODED_LOCK:
+        url = _ENCODED.get(key)
+        if url is not None:
+            _ENCODED.move_to_end(key)
+    if url is None:
+        url = _encode(entry.image, max_side)
+        with _ENCODED_LOCK:
+            _ENCODED[key] = url
+            while len(_ENCODED) > _ENCODED_MAX:
+                _ENCODED.popitem(last=False)
     return {"type": "image_url", "image_url": {"url": url}}
 
 
