@@ -1,0 +1,632 @@
+"""One self-contained HTML page per run: what the agent saw, read, found and concluded.
+
+The page needs no network: images are data URIs, the map is an inline SVG (a graticule, no
+coastlines), styles and the one small script are inline. Everything taken from the trace
+(OCR text, web snippets, OSM tags, file names) is untrusted and is HTML-escaped; a
+Content-Security-Policy allows only the page's own script (by hash) and data: images, so even
+a missed escape could not run injected script or fetch anything.
+
+Pixels are not stored in traces: the input images are re-read from the paths in the header
+(checked against the recorded sha256), and crops and zooms are re-derived from them with the
+operations their registry entries record (checked against their sha256 where recorded).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import io
+import json
+import math
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageEnhance, ImageFilter, ImageOps
+
+from graphs.trace import Trace
+from tools.errors import GeoSleuthError
+from tools.evidence import Evidence
+from tools.images import load_image
+
+from .exports import RunLike, as_location, as_trace, circle_geometry, solution_text
+from .location import Location
+from .trace_view import parse_time, step_summary
+
+ROOT_SIDE = 1600  # embedded input images are downscaled to this (boxes use original pixels)
+CROP_SIDE = 480
+MAX_CROPS = 40
+MAX_STEP_JSON = 20_000
+
+
+def esc(value: Any) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+# -- images --------------------------------------------------------------------------------
+
+
+@dataclass
+class ImageEntry:
+    """One handle of the run, rebuilt from the trace: size, lineage, how to map its pixels."""
+
+    handle: str
+    width: int = 0
+    height: int = 0
+    parent: str | None = None
+    operation: dict[str, Any] | None = None
+    sha256: str | None = None
+    source: str | None = None
+    step: int | None = None
+    to_root: tuple[float, float, float, float] | None = (1.0, 1.0, 0.0, 0.0)
+    pixels: Image.Image | None = None
+    note: str = ""
+    boxes: list[tuple[list[float], list[Evidence]]] = field(default_factory=list)
+
+    @property
+    def number(self) -> int:
+        tail = self.handle.rsplit(":", 1)[-1]
+        return int(tail) if tail.isdigit() else 1 << 30
+
+
+def _walk(value: Any, depth: int = 0) -> Iterable[dict[str, Any]]:
+    if depth > 6:
+        return
+    if isinstance(value, dict):
+        yield value
+        for item in value.values():
+            yield from _walk(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _walk(item, depth + 1)
+
+
+def image_registry(trace: Trace) -> dict[str, ImageEntry]:
+    """Every handle the run registered: inputs from the header, derived images from the
+    registry entries in tool outputs (crop/zoom/rotate/enhance) and from read_text's zoom stages."""
+    entries: dict[str, ImageEntry] = {}
+    for info in trace.header.get("images") or []:
+        if isinstance(info, dict) and info.get("handle"):
+            entries[info["handle"]] = _entry(info, None)
+    for step in trace.steps:
+        output = step.get("output")
+        for node in _walk(output):
+            if isinstance(node.get("handle"), str) and "parent" in node and "operation" in node:
+                entries.setdefault(node["handle"], _entry(node, step["index"]))
+        data = output.get("data") if isinstance(output, dict) else None
+        if isinstance(data, dict) and isinstance(data.get("stages"), list):
+            for stage in data["stages"]:
+                handle = stage.get("image") if isinstance(stage, dict) else None
+                if handle and handle != data.get("image") and handle not in entries:
+                    size = stage.get("size") or [0, 0]
+                    op = {"op": "zoom", "box": stage.get("box"), "by": step["name"]}
+                    info = {"handle": handle, "width": size[0], "height": size[1], "parent": data.get("image")}
+                    entries[handle] = _entry({**info, "operation": op}, step["index"])
+    for entry in sorted(entries.values(), key=lambda e: e.number):
+        entry.to_root = _to_root(entry, entries)
+    return entries
+
+
+def _entry(info: dict[str, Any], step: int | None) -> ImageEntry:
+    return ImageEntry(
+        handle=str(info["handle"]),
+        width=int(info.get("width") or 0),
+        height=int(info.get("height") or 0),
+        parent=info.get("parent"),
+        operation=info.get("operation") if isinstance(info.get("operation"), dict) else None,
+        sha256=info.get("sha256"),
+        source=info.get("source"),
+        step=step,
+    )
+
+
+def _to_parent(entry: ImageEntry) -> tuple[float, float, float, float] | None:
+    """How this image's pixels map to its parent's, as the tools registered them."""
+    op = entry.operation or {}
+    box = op.get("box")
+    if op.get("op") == "enhance":
+        return (1.0, 1.0, 0.0, 0.0)
+    if op.get("op") in ("crop", "zoom") and isinstance(box, list) and len(box) == 4 and entry.width and entry.height:
+        return ((box[2] - box[0]) / entry.width, (box[3] - box[1]) / entry.height, box[0], box[1])
+    return None  # rotations and unknown operations: boxes on them stay where they are
+
+
+def _to_root(entry: ImageEntry, entries: dict[str, ImageEntry]) -> tuple[float, float, float, float] | None:
+    if entry.parent is None:
+        return (1.0, 1.0, 0.0, 0.0)
+    parent = entries.get(entry.parent)
+    mine = _to_parent(entry)
+    if parent is None or mine is None or parent.to_root is None:
+        return None
+    sx, sy, ox, oy = mine
+    psx, psy, pox, poy = parent.to_root
+    return (sx * psx, sy * psy, ox * psx + pox, oy * psy + poy)
+
+
+def _root_of(entry: ImageEntry, entries: dict[str, ImageEntry]) -> ImageEntry:
+    seen = set()
+    while entry.parent and entry.parent in entries and entry.handle not in seen:
+        seen.add(entry.handle)
+        entry = entries[entry.parent]
+    return entry
+
+
+def _load_root(entry: ImageEntry, trace: Trace, image_dirs: Sequence[str | os.PathLike]) -> None:
+    source = entry.source or ""
+    if not source or source.startswith("<"):
+        entry.note = f"the run was given {source or 'an image'} in memory; the trace holds no pixels"
+        return
+    path = Path(source)
+    places = [path]
+    if not path.is_absolute() and trace.path is not None:
+        places.append(trace.path.parent / path)
+    places += [trace.path.parent / path.name] if trace.path is not None else []
+    places += [Path(d) / path.name for d in image_dirs]
+    mismatch = False
+    for place in places:
+        try:
+            data = place.read_bytes()
+        except OSError:
+            continue
+        if entry.sha256 and hashlib.sha256(data).hexdigest() != entry.sha256:
+            mismatch = True
+            continue
+        try:
+            entry.pixels = load_image(data).image
+        except GeoSleuthError as exc:
+            entry.note = f"{place}: {exc}"
+            return
+        entry.note = f"re-read from {place}, sha256 verified" if entry.sha256 else f"re-read from {place}"
+        return
+    entry.note = (
+        f"{source} has changed since the run (sha256 differs)" if mismatch else f"{source} not found on this machine"
+    )
+
+
+def _derive(entry: ImageEntry, parent: Image.Image) -> Image.Image | None:
+    """Redo the recorded operation (mirrors tools/image_tools.py and the OCR zoom passes)."""
+    op = entry.operation or {}
+    kind, box = op.get("op"), op.get("box")
+    if kind in ("crop", "zoom") and isinstance(box, list) and len(box) == 4:
+        region = parent.crop(tuple(round(v) for v in box))
+        size = (entry.width or region.width, entry.height or region.height)
+        if size == region.size:
+            return region
+        gap = 3.0 if size[0] < region.width else None
+        return region.resize(size, Image.Resampling.LANCZOS, reducing_gap=gap)
+    if kind == "rotate":
+        return parent.rotate(
+            -float(op.get("degrees") or 0), resample=Image.Resampling.BICUBIC, expand=True, fillcolor=(255, 255, 255)
+        )
+    if kind == "enhance":
+        out = parent
+        if op.get("grayscale"):
+            out = ImageOps.grayscale(out).convert("RGB")
+        if op.get("autocontrast"):
+            out = ImageOps.autocontrast(out, cutoff=1)
+        if op.get("contrast", 1.0) != 1.0:
+            out = ImageEnhance.Contrast(out).enhance(float(op["contrast"]))
+        sharpness = float(op.get("sharpness", 1.0))
+        if sharpness != 1.0:
+            out = ImageEnhance.Sharpness(out).enhance(sharpness)
+            if sharpness > 1.5:
+                out = out.filter(ImageFilter.UnsharpMask(radius=2, percent=int(60 * sharpness), threshold=3))
+        return ImageOps.invert(out) if op.get("invert") else out
+    return None
+
+
+def _pixels(entry: ImageEntry, entries: dict[str, ImageEntry]) -> Image.Image | None:
+    if entry.pixels is not None or entry.parent is None:
+        return entry.pixels
+    parent = entries.get(entry.parent)
+    base = _pixels(parent, entries) if parent is not None else None
+    if base is None:
+        entry.note = entry.note or "not shown: the image it was made from is not available"
+        return None
+    entry.pixels = _derive(entry, base)
+    if entry.pixels is None:
+        entry.note = f"not shown: cannot redo operation {(entry.operation or {}).get('op')!r}"
+    elif entry.sha256:
+        same = hashlib.sha256(entry.pixels.tobytes()).hexdigest() == entry.sha256
+        entry.note = "re-derived, pixels verified" if same else "re-derived (approximately: pixels differ slightly)"
+    else:
+        entry.note = "re-derived from its parent"
+    return entry.pixels
+
+
+def _data_uri(image: Image.Image, side: int) -> str:
+    copy = image.copy()
+    copy.thumbnail((side, side), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    copy.convert("RGB").save(buffer, "JPEG", quality=85)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+# -- overlays ------------------------------------------------------------------------------
+
+
+def _place_boxes(evidence: list[Evidence], entries: dict[str, ImageEntry]) -> dict[int, ImageEntry | None]:
+    """Attach each boxed evidence to the image it is drawn on (the photo, through the crop's
+    pixel map, when there is one); returns that image per evidence (None: handle unknown)."""
+    placed: dict[int, ImageEntry | None] = {}
+    for item in evidence:
+        if not item.image or item.bbox is None:
+            continue
+        entry = entries.get(item.image)
+        placed[id(item)] = entry
+        if entry is None:
+            continue
+        box, target = list(item.bbox), entry
+        if entry.parent is not None and entry.to_root is not None:
+            sx, sy, ox, oy = entry.to_root
+            box = [box[0] * sx + ox, box[1] * sy + oy, box[2] * sx + ox, box[3] * sy + oy]
+            target = _root_of(entry, entries)
+            placed[id(item)] = target
+        key = [round(v, 1) for v in box]
+        if item.kind != "ocr_text":  # derived clues share their text's box: mark it, don't redraw
+            same = next((b for b in target.boxes if b[0] == key), None)
+            if same is not None:
+                same[1].append(item)
+                continue
+        target.boxes.append((key, [item]))
+    return placed
+
+
+def _overlay(entry: ImageEntry, crops: list[ImageEntry], shown_px: int) -> str:
+    """SVG in the image's own pixel space (so boxes need no scaling), strokes and labels sized
+    for the width the page shows it at."""
+    w, h = entry.width or 1, entry.height or 1
+    per_px = max(w, h) / shown_px
+    stroke, font = 1.5 * per_px, 11 * per_px
+    parts = [f'<svg class="overlay" viewBox="0 0 {w} {h}" preserveAspectRatio="none" aria-hidden="true">']
+    for crop in crops:
+        sx, sy, ox, oy = crop.to_root or (1, 1, 0, 0)
+        x1, y1 = crop.width * sx + ox, crop.height * sy + oy
+        parts.append(
+            f'<rect class="crop" x="{ox:.1f}" y="{oy:.1f}" width="{x1 - ox:.1f}" height="{y1 - oy:.1f}" '
+            f'stroke-width="{stroke:.1f}"><title>{esc(crop.handle)}: {esc(_op_text(crop))}</title></rect>'
+        )
+    for box, items in entry.boxes:
+        ids = " ".join(str(i.id) for i in items if i.id)
+        cls = "ocr" if any(i.kind == "ocr_text" for i in items) else "other"
+        title = "\n".join(f"{i.id} {i.kind}: {i.value}" for i in items)
+        parts.append(
+            f'<g class="boxgroup"><rect class="box {cls}" data-ev="{esc(ids)}" x="{box[0]:.1f}" y="{box[1]:.1f}" '
+            f'width="{max(1.0, box[2] - box[0]):.1f}" height="{max(1.0, box[3] - box[1]):.1f}" '
+            f'stroke-width="{stroke:.1f}"><title>{esc(title)}</title></rect>'
+            f'<text x="{box[0]:.1f}" y="{max(font, box[1] - stroke):.1f}" font-size="{font:.0f}">'
+            f"{esc(items[0].id or '')}</text></g>"
+        )
+    return "".join(parts) + "</svg>"
+
+
+def _op_text(entry: ImageEntry) -> str:
+    op = dict(entry.operation or {})
+    kind = op.pop("op", "derived")
+    by = op.pop("by", None)
+    args = ", ".join(f"{k}={v}" for k, v in op.items())
+    step = f" at step #{entry.step}" if entry.step is not None else ""
+    return f"{kind} of {entry.parent} ({args}){' by ' + by if by else ''}{step}"
+
+
+def _figure(entry: ImageEntry, side: int, crops: list[ImageEntry], cls: str) -> str:
+    shown_px = 1150 if cls == "root" else 300
+    caption = f"{esc(entry.handle)} · {entry.width}×{entry.height}"
+    caption += f" · {esc(entry.source)}" if entry.parent is None else f" · {esc(_op_text(entry))}"
+    note = f'<div class="note">{esc(entry.note)}</div>' if entry.note else ""
+    if entry.pixels is None:
+        body = f'<div class="placeholder">{esc(entry.handle)}: pixels not available</div>'
+    else:
+        body = (
+            f'<div class="frame"><img class="{cls}" src="{_data_uri(entry.pixels, side)}" '
+            f'alt="{esc(entry.handle)}" data-handle="{esc(entry.handle)}">{_overlay(entry, crops, shown_px)}</div>'
+        )
+    return f'<figure class="{cls}-fig">{body}<figcaption>{caption}</figcaption>{note}</figure>'
+
+
+# -- evidence, candidates, map -------------------------------------------------------------
+
+
+def provenance_link(provenance: str | None) -> str:
+    """A link for web and OSM provenance (http(s) only, never javascript: and the like), else text."""
+    if not provenance:
+        return ""
+    text = provenance.strip()
+    parts = text.split("/")
+    if len(parts) == 2 and parts[0] in ("node", "way", "relation") and parts[1].isdigit():
+        text = f"https://www.openstreetmap.org/{text}"
+    if text.lower().startswith(("https://", "http://")) and not any(c.isspace() for c in text):
+        return f'<a href="{esc(text)}" rel="noopener noreferrer nofollow" target="_blank">{esc(provenance)}</a>'
+    return esc(provenance)
+
+
+def _evidence_list(evidence: list[Evidence], placed: dict[int, ImageEntry | None], shown: set[str]) -> str:
+    rows = []
+    for item in evidence:
+        where = esc(item.image or "")
+        if item.bbox is not None:
+            where += " [" + ",".join(str(round(v)) for v in item.bbox) + "]"
+            target = placed.get(id(item))
+            if target is None:
+                where += " (unknown image: box not drawn)"
+            elif target.handle not in shown:
+                where += f" (box not drawn: {esc(target.handle)} not shown)"
+            elif target.handle != item.image:
+                where += f" (drawn on {esc(target.handle)})"
+        args = json.dumps(item.source.arguments, ensure_ascii=False)[:200]
+        rows.append(
+            f'<li id="{esc(_anchor(item.id))}" data-ev="{esc(item.id or "")}"><span class="id">{esc(item.id)}</span> '
+            f'<span class="kind">{esc(item.kind)}</span> <span class="value">{esc(item.value)}</span> '
+            f'<span class="conf">{item.confidence:.2f}</span> <span class="where">{where}</span> '
+            f'<span class="src">via {esc(item.source.tool)} {esc(args)}</span> '
+            f'<span class="prov">{provenance_link(item.provenance)}</span></li>'
+        )
+    return f'<ol class="evidence">{"".join(rows)}</ol>' if rows else "<p>No evidence was found.</p>"
+
+
+def _anchor(evidence_id: str | None) -> str:
+    return "ev-" + "".join(c if c.isalnum() else "-" for c in str(evidence_id or ""))
+
+
+def _candidates(loc: Location) -> str:
+    if not loc.candidates:
+        return "<p>No candidates.</p>"
+    rows = []
+    for rank, c in enumerate(loc.candidates, start=1):
+        sources = " ".join(f'<a href="#{esc(_anchor(s))}">{esc(s)}</a>' for s in c.sources)
+        rows.append(
+            f"<tr><td>{rank}</td><td>{esc(c.label)}</td><td>{c.lat:.5f}, {c.lon:.5f}</td><td>{c.score:.3g}</td>"
+            f"<td>{c.radius_km:.3g} km</td><td>{esc(c.country_code or '')}</td><td>{sources}</td></tr>"
+        )
+    head = "<tr><th>#</th><th>label</th><th>lat, lon</th><th>score</th><th>radius</th><th>cc</th><th>evidence</th></tr>"
+    return f'<table class="candidates">{head}{"".join(rows)}</table>'
+
+
+def _ring_path(rings: Iterable[Sequence[Sequence[float]]], project) -> str:
+    out = []
+    for ring in rings:
+        points = [project(lat, lon) for lon, lat in ring]
+        out.append("M" + " L".join(f"{x:.3f},{y:.3f}" for x, y in points) + " Z")
+    return " ".join(out)
+
+
+def _circle_path(loc: Location, project) -> str:
+    geometry = circle_geometry(loc.lat, loc.lon, loc.radius_km) if loc.lat is not None else None
+    if geometry is None:
+        return ""
+    polygons = [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
+    return _ring_path((ring for poly in polygons for ring in poly), project)
+
+
+def _marks(loc: Location, project, size: float, inside) -> str:
+    parts = []
+    for item in loc.evidence:
+        if item.geo is not None and inside(item.geo.lat, item.geo.lon):
+            x, y = project(item.geo.lat, item.geo.lon)
+            parts.append(
+                f'<rect class="evmark" data-ev="{esc(item.id or "")}" x="{x - size * 0.6:.3f}" '
+                f'y="{y - size * 0.6:.3f}" width="{size * 1.2:.3f}" height="{size * 1.2:.3f}" '
+                f'transform="rotate(45 {x:.3f} {y:.3f})"><title>{esc(item.id)} {esc(item.value)}</title></rect>'
+            )
+    for rank, c in reversed(list(enumerate(loc.candidates, start=1))):
+        if inside(c.lat, c.lon):
+            x, y = project(c.lat, c.lon)
+            parts.append(
+                f'<circle class="cand" cx="{x:.3f}" cy="{y:.3f}" r="{size:.3f}"><title>{rank}. {esc(c.label)} '
+                f"({c.lat:.5f}, {c.lon:.5f}) score {c.score:.3g}</title></circle>"
+            )
+    if loc.lat is not None and loc.lon is not None:
+        x, y = project(loc.lat, loc.lon)
+        parts.append(
+            f'<circle class="answer" cx="{x:.3f}" cy="{y:.3f}" r="{size * 1.3:.3f}"><title>answer '
+            f"{loc.lat:.5f}, {loc.lon:.5f}</title></circle>"
+        )
+    return "".join(parts)
+
+
+def _world_map(loc: Location) -> str:
+    def project(lat: float, lon: float) -> tuple[float, float]:
+        return lon, -lat
+
+    grid = []
+    for lon in range(-180, 181, 30):
+        grid.append(f'<line x1="{lon}" y1="-90" x2="{lon}" y2="90"/>')
+        grid.append(f'<text x="{lon + 1}" y="88" font-size="5">{lon}°</text>')
+    for lat in range(-90, 91, 30):
+        grid.append(f'<line x1="-180" y1="{-lat}" x2="180" y2="{-lat}"/>')
+        grid.append(f'<text x="-179" y="{-lat - 1}" font-size="5">{lat}°</text>')
+    circle = _circle_path(loc, project)
+    return (
+        '<svg class="map world" viewBox="-180 -90 360 180" role="img" aria-label="world map">'
+        f'<rect x="-180" y="-90" width="360" height="180" class="sea"/><g class="grid">{"".join(grid)}</g>'
+        + (f'<path class="uncertainty" d="{circle}"/>' if circle else "")
+        + _marks(loc, project, 2.0, lambda lat, lon: True)
+        + "</svg>"
+    )
+
+
+def _nice_step(span: float) -> float:
+    raw = span / 5
+    power = 10 ** math.floor(math.log10(raw))
+    return next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+
+
+def _local_map(loc: Location) -> str:
+    """Equirectangular view round the answer, scaled in km, wide enough for the circle."""
+    if loc.lat is None or loc.lon is None:
+        return ""
+    lat0, lon0 = loc.lat, loc.lon
+    half_km = max(1.6 * (loc.radius_km or 0.0), 2.0)
+    kx = 111.195 * max(0.05, math.cos(math.radians(lat0)))
+
+    def project(lat: float, lon: float) -> tuple[float, float]:
+        return ((lon - lon0 + 540.0) % 360.0 - 180.0) * kx, -(lat - lat0) * 111.195
+
+    def inside(lat: float, lon: float) -> bool:
+        x, y = project(lat, lon)
+        return abs(x) <= half_km and abs(y) <= half_km
+
+    grid = []
+    step = _nice_step(2 * half_km / 111.195)
+    lat = math.floor((lat0 - half_km / 111.195) / step) * step
+    while lat <= lat0 + half_km / 111.195:
+        y = project(lat, lon0)[1]
+        if abs(y) <= half_km:
+            grid.append(f'<line x1="{-half_km:.3f}" y1="{y:.3f}" x2="{half_km:.3f}" y2="{y:.3f}"/>')
+            grid.append(f'<text x="{-half_km:.3f}" y="{y:.3f}" font-size="{half_km / 25:.3f}">{lat:.4g}°</text>')
+        lat += step
+    step_lon = _nice_step(2 * half_km / kx)
+    lon = math.floor((lon0 - half_km / kx) / step_lon) * step_lon
+    while lon <= lon0 + half_km / kx:
+        x = project(lat0, lon)[0]
+        if abs(x) <= half_km:
+            grid.append(f'<line x1="{x:.3f}" y1="{-half_km:.3f}" x2="{x:.3f}" y2="{half_km:.3f}"/>')
+            grid.append(f'<text x="{x:.3f}" y="{half_km:.3f}" font-size="{half_km / 25:.3f}">{lon:.4g}°</text>')
+        lon += step_lon
+    circle = _circle_path(loc, project)
+    outside = sum(not inside(c.lat, c.lon) for c in loc.candidates)
+    note = f"<figcaption>±{half_km:.3g} km round the answer" + (
+        f"; {outside} candidate(s) lie outside this view (see the world map)</figcaption>"
+        if outside
+        else "</figcaption>"
+    )
+    box = f"{-half_km:.3f} {-half_km:.3f} {2 * half_km:.3f} {2 * half_km:.3f}"
+    return (
+        f'<figure><svg class="map local" viewBox="{box}" role="img" aria-label="map round the answer">'
+        f'<rect x="{-half_km:.3f}" y="{-half_km:.3f}" width="{2 * half_km:.3f}" height="{2 * half_km:.3f}" '
+        'class="sea"/>'
+        f'<g class="grid">{"".join(grid)}</g>'
+        + (f'<path class="uncertainty" d="{circle}"/>' if circle else "")
+        + _marks(loc, project, half_km / 60, inside)
+        + f"</svg>{note}</figure>"
+    )
+
+
+# -- timeline and page ---------------------------------------------------------------------
+
+
+def _timeline(trace: Trace) -> str:
+    origin = parse_time(trace.steps[0]["start"]) if trace.steps else None
+    rows = []
+    for step in trace.steps:
+        when = parse_time(step["start"])
+        rel = f"+{(when - origin).total_seconds():.2f}s" if when and origin else "?"
+        full = json.dumps({k: v for k, v in step.items() if k != "type"}, ensure_ascii=False, indent=1)
+        if len(full) > MAX_STEP_JSON:
+            full = full[:MAX_STEP_JSON] + f"\n… ({len(full) - MAX_STEP_JSON} more characters in the trace)"
+        rows.append(
+            f'<tr class="step {esc(step["kind"])}"><td>#{step["index"]}</td><td>{rel}</td><td>{esc(step["node"])}</td>'
+            f"<td>{esc(step['kind'])}</td><td>{esc(step['name'])}</td><td>{step.get('duration_s') or 0:.2f}s</td>"
+            f"<td><details><summary>{esc(step_summary(step, 140))}</summary><pre>{esc(full)}</pre></details></td></tr>"
+        )
+    head = "<tr><th>#</th><th>time</th><th>node</th><th>kind</th><th>name</th><th>took</th><th>what</th></tr>"
+    return f'<table class="timeline">{head}{"".join(rows)}</table>'
+
+
+def _answer(loc: Location, trace: Trace) -> str:
+    footer = trace.footer or {}
+    status = ""
+    if footer.get("status") != "ok":
+        why = f"{footer.get('status') or 'unfinished'} {footer.get('error') or ''}"
+        status = f'<p class="warn">Run status: {esc(why)}</p>'
+
+    if loc.lat is None or loc.lon is None:
+        return f'{status}<p class="noanswer">No answer: {esc(loc.reason or "no evidence")}</p>'
+    place = ", ".join(dict.fromkeys(x for x in (loc.city, loc.region, loc.country) if x))
+    radius = f" ±{loc.radius_km:.3g} km" if loc.radius_km is not None else ""
+    osm = f"https://www.openstreetmap.org/?mlat={loc.lat:.5f}&mlon={loc.lon:.5f}#map=13/{loc.lat:.5f}/{loc.lon:.5f}"
+    return (
+        f'{status}<p class="answer"><span id="answer-coords">{loc.lat:.5f}, {loc.lon:.5f}</span>{radius} · '
+        f"confidence {loc.confidence:.2f} · {esc(place)} {esc(loc.country_code or '')} · "
+        f'<a href="{esc(osm)}" rel="noopener noreferrer" target="_blank">open in OpenStreetMap</a></p>'
+        f'<p class="summary">{esc(loc.summary)}</p>'
+    )
+
+
+_CSS = """
+body{font:14px/1.45 system-ui,sans-serif;margin:0 auto;max-width:1200px;padding:1em;color:#222}
+h1{font-size:1.3em}h2{font-size:1.1em;border-bottom:1px solid #ddd;margin-top:1.6em}
+.frame{position:relative;display:inline-block;max-width:100%}.frame img{display:block;max-width:100%;height:auto}
+.overlay{position:absolute;left:0;top:0;width:100%;height:100%;pointer-events:none}
+.overlay rect{fill:none;pointer-events:all}.box.ocr{stroke:#ff2d55}.box.other{stroke:#ff9500}
+.crop{stroke:#0a84ff;stroke-dasharray:8 5}.overlay text{fill:#ff2d55;paint-order:stroke;stroke:#fff;stroke-width:3px}
+.hl,.box.hl{stroke:#30d158!important;fill:rgba(48,209,88,.15)!important}li.hl{background:#e6f9ec}
+.crops{display:flex;flex-wrap:wrap;gap:12px}.crops figure{margin:0;max-width:300px}
+.placeholder{background:#eee;color:#666;padding:2em;text-align:center}.note,figcaption{color:#666;font-size:12px}
+.evidence li{margin:.2em 0}.kind{font-weight:600}.value{background:#f4f4f4;padding:0 .3em;white-space:pre-wrap}
+.conf,.where,.src{color:#666;font-size:12px}table{border-collapse:collapse}td,th{border-bottom:1px solid #eee;
+padding:.2em .5em;text-align:left;vertical-align:top}pre{white-space:pre-wrap;max-height:24em;overflow:auto;
+background:#f8f8f8;font-size:12px}.maps{display:flex;flex-wrap:wrap;gap:12px}.map{border:1px solid #ccc}
+.world{width:720px;max-width:100%}.local{width:420px;max-width:100%}.sea{fill:#eef5fb}
+.grid line{stroke:#b8c8d8;stroke-width:.3;vector-effect:non-scaling-stroke}.grid text{fill:#789}
+.uncertainty{fill:rgba(255,45,85,.15);stroke:#ff2d55;stroke-width:1;vector-effect:non-scaling-stroke}
+.cand{fill:#ff9500;stroke:#fff;stroke-width:1;vector-effect:non-scaling-stroke}.answer{fill:#ff2d55;stroke:#fff;
+stroke-width:1.5;vector-effect:non-scaling-stroke}.evmark{fill:#0a84ff}.answer p{font-size:1.1em}
+#answer-coords{font-weight:700}.warn,.noanswer{color:#b00}.step.error td{color:#b00}
+"""
+
+_JS = """
+function mark(ids,on){ids.split(' ').forEach(function(id){if(!id)return;
+document.querySelectorAll('[data-ev~="'+CSS.escape(id)+'"]').forEach(function(e){e.classList.toggle('hl',on)})})}
+document.querySelectorAll('[data-ev]').forEach(function(el){
+el.addEventListener('mouseenter',function(){mark(el.getAttribute('data-ev'),true)});
+el.addEventListener('mouseleave',function(){mark(el.getAttribute('data-ev'),false)})});
+"""
+
+
+def render_html(trace: RunLike, *, image_dirs: Sequence[str | os.PathLike] = ()) -> str:
+    """The run as one self-contained HTML page. ``image_dirs`` are further places to look for
+    the input images when the paths recorded in the trace do not resolve here."""
+    tr = as_trace(trace)
+    loc = as_location(tr)
+    entries = image_registry(tr)
+    for entry in entries.values():
+        if entry.parent is None:
+            _load_root(entry, tr, image_dirs)
+    placed = _place_boxes(loc.evidence, entries)
+    roots = [e for e in sorted(entries.values(), key=lambda e: e.number) if e.parent is None]
+    derived = [e for e in sorted(entries.values(), key=lambda e: e.number) if e.parent is not None]
+    for entry in derived[:MAX_CROPS]:
+        _pixels(entry, entries)
+    shots = "".join(
+        _figure(root, ROOT_SIDE, [d for d in derived if d.to_root and _root_of(d, entries) is root], "root")
+        for root in roots
+    )
+    crops = "".join(_figure(e, CROP_SIDE, [], "crop") for e in derived[:MAX_CROPS])
+    shown = {e.handle for e in [*roots, *derived[:MAX_CROPS]] if e.pixels is not None}
+    if len(derived) > MAX_CROPS:
+        crops += f"<p>… and {len(derived) - MAX_CROPS} more derived images (see the timeline).</p>"
+    config = tr.header.get("config") or {}
+    policy = config.get("policy", {}).get("name") if isinstance(config.get("policy"), dict) else None
+    steps = solution_text(tr).splitlines()
+    solution = "".join(f"<li>{esc(s.split('. ', 1)[-1])}</li>" for s in steps)
+    script_hash = base64.b64encode(hashlib.sha256(_JS.encode()).digest()).decode()
+    csp = (
+        "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+        f"script-src 'sha256-{script_hash}'; base-uri 'none'; form-action 'none'"
+    )
+    run_id = tr.header.get("run_id", "")
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{esc(csp)}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>geosleuth run {esc(run_id)}</title><style>{_CSS}</style></head><body>
+<h1>geosleuth run {esc(run_id)}</h1>
+<p class="meta">created {esc(tr.header.get("created"))} · policy {esc(policy)} · strategy {esc(config.get("strategy"))}
+ · metadata {"on" if config.get("use_metadata") else "off"} · {len(tr.steps)} steps · geosleuth
+ {esc((tr.header.get("versions") or {}).get("geosleuth"))}</p>
+<section id="answer"><h2>Answer</h2>{_answer(loc, tr)}</section>
+<section id="images"><h2>Image{"s" if len(roots) > 1 else ""}</h2>{shots or "<p>No input image recorded.</p>"}</section>
+<section id="crops"><h2>Crops and zooms ({len(derived)})</h2>
+<div class="crops">{crops or "<p>None.</p>"}</div></section>
+<section id="evidence"><h2>Evidence ({len(loc.evidence)})</h2>{_evidence_list(loc.evidence, placed, shown)}</section>
+<section id="candidates"><h2>Candidates ({len(loc.candidates)})</h2>{_candidates(loc)}</section>
+<section id="map"><h2>Map</h2><div class="maps">{_world_map(loc)}{_local_map(loc)}</div></section>
+<section id="solution"><h2>Key steps</h2><ol>{solution}</ol></section>
+<section id="timeline"><h2>Timeline</h2>{_timeline(tr)}</section>
+<script>{_JS}</script>
+</body></html>
+"""
