@@ -124,6 +124,18 @@ def test_training_lowers_loss_and_the_adapter_serves(tiny_model: Path, dataset: 
     generated = runtime.generate(prompt_conversation(example))
     assert generated.new_tokens > 0 and isinstance(generated.text, str)
 
+    # the adapter serves a whole locate call through the transformers backend
+    from agent import Agent
+
+    agent = Agent(
+        model=f"transformers:{tiny_model}",
+        model_options={"adapter": str(stage.adapter), "device": "cpu", "max_new_tokens": 12, "samples": 1},
+    )
+    location = agent.locate(dataset / example["images"][0], use_metadata=False)
+    assert agent.policy.describe()["model"]["adapter"] == str(stage.adapter)
+    model_calls = [s for s in location.trace if s.get("kind") == "model_call"]
+    assert model_calls and all(isinstance(s["raw_output"], str) for s in model_calls)
+
 
 def test_resume_continues_the_step_count(tiny_model: Path, dataset: Path, tmp_path: Path) -> None:
     from transformers import TrainerCallback
