@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image
@@ -30,6 +31,9 @@ from tools.toolbox import build_toolbox
 
 from .location import Location
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .review import PendingReview
 
 ImageInput = Any  # str | PathLike | bytes | BinaryIO | PIL.Image | np.ndarray
 
@@ -99,6 +103,8 @@ class Agent:
         self.policy = policy or self._default_policy(model, dict(model_options or {}))
         self.resources = SharedResources()
         self._graph: Any = None
+        self._review_graph: Any = None
+        self._review_lock = threading.Lock()
 
     def _default_policy(self, model: Any, options: dict[str, Any]) -> Policy:
         """The heuristic playbook, or a ModelPolicy when a model is given here or in settings."""
@@ -131,6 +137,16 @@ class Agent:
         if self._graph is None:
             self._graph = build_graph()
         return self._graph
+
+    @property
+    def review_graph(self) -> Any:
+        """The graph with a SQLite checkpointer, for runs that pause for human review."""
+        with self._review_lock:
+            if self._review_graph is None:
+                from .review import review_checkpointer
+
+                self._review_graph = build_graph(checkpointer=review_checkpointer(self.settings.cache_dir))
+            return self._review_graph
 
     @property
     def gazetteer(self) -> Gazetteer:
@@ -258,12 +274,20 @@ class Agent:
         trace: str | Path | None = None,
         country: Any = None,
         bbox: Any = None,
-    ) -> Location:
+        review: bool | Callable[[dict[str, Any]], Any] | Mapping[str, Any] | Any = False,
+    ) -> Location | PendingReview:
         """Locate one image, or several images of one place (a list).
 
         Raises a ``GeoSleuthError`` subclass for unusable input (missing file, not an
         image, too large, bad hint/budget). Tool failures never raise: they are
         recorded and the run answers with what it has.
+
+        ``review=True`` pauses the run before its answer is final and returns a
+        :class:`~agent.review.PendingReview` (its ``request`` shows the candidates;
+        ``resume(select=..., reject=..., hint=...)`` finishes it); ``review=<callable>``
+        asks the callable for the decision and returns the Location; a decision given
+        directly (a ``ReviewDecision`` or its dict) is applied as it is. The decision is
+        recorded in the trace.
         """
         started = time.perf_counter()
         context, state = self._prepare(
@@ -277,14 +301,24 @@ class Agent:
             country=country,
             bbox=bbox,
         )
+        if review:
+            from .review import run_review
+
+            context.review = True
+            config = {**self._config(context), "configurable": {"thread_id": context.recorder.run_id}}
+            return run_review(self, context, config, state, review, started)
+        final = self._run_graph(self.graph, state, context, self._config(context))
+        return self._finish(context, final, started)
+
+    def _run_graph(self, graph: Any, graph_input: Any, context: RunContext, config: dict[str, Any]) -> Any:
+        """Invoke a compiled graph; failures close the trace and surface as GeoSleuthErrors."""
         try:
-            final = self.graph.invoke(state, context=context, config=self._config(context))
+            return graph.invoke(graph_input, context=context, config=config)
         except Exception as exc:
             failure = self._fail(context, exc)
             if failure is exc:
                 raise
             raise failure from exc
-        return self._finish(context, final, started)
 
     async def alocate(
         self,

@@ -15,6 +15,7 @@ from tools.errors import GeoSleuthError
 from . import osm_cli
 from .agent import Agent
 from .location import Location
+from .review import terminal_reviewer
 from .render import render_location
 from .settings import Settings
 
@@ -61,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     locate.add_argument("--bbox", type=_bbox, metavar="S,W,N,E", help="restrict to a bounding box")
     locate.add_argument("--question", help="the question asked about the image (kept in the trace)")
     locate.add_argument("--max-steps", type=int, metavar="N", help="planning rounds before answering")
+    locate.add_argument(
+        "--review", action="store_true", help="show the candidates and ask before answering (accept, choose, reject, hint)"
+    )
     locate.add_argument("--ocr-backend", choices=["auto", "rapidocr", "easyocr"], help="OCR engine (default: auto)")
     model = locate.add_argument_group("model (default: the heuristic playbook; also GEOSLEUTH_MODEL)")
     model.add_argument(
@@ -143,6 +147,7 @@ def _locate(args: argparse.Namespace) -> int:
                 budget=budget,
                 question=args.question,
                 trace=_trace_target(args.trace, len(groups), index),
+                review=terminal_reviewer(sys.stdin, sys.stderr) if args.review else False,
             )
         except GeoSleuthError as exc:
             failures += 1

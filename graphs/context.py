@@ -34,6 +34,8 @@ class RunContext:
     hint: Hint | None = None
     #: A :class:`~graphs.replay.TraceReplay` when this run replays a trace.
     replay: Any = None
+    #: Pause before finalize for a person's decision (needs a checkpointer).
+    review: bool = False
 
     def __post_init__(self) -> None:
         if self.clock is None:

@@ -2,7 +2,9 @@
 
 ingest -> plan <-> act
            |
-           +--(Send x K)--> propose --> verify --> consensus --> finalize
+           +--(Send x K)--> propose --> verify --> consensus --> review --> finalize
+
+review passes straight through unless the run asked for human review.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 
 from .context import RunContext
-from .nodes import act, consensus, finalize, ingest, plan, propose, verify
+from .nodes import act, consensus, finalize, ingest, plan, propose, review, verify
 from .state import RunState
 
 
@@ -24,13 +26,15 @@ def build_graph(checkpointer: Any = None) -> Any:
     graph.add_node("propose", propose)
     graph.add_node("verify", verify)
     graph.add_node("consensus", consensus)
+    graph.add_node("review", review)
     graph.add_node("finalize", finalize)
     graph.add_edge(START, "ingest")
     graph.add_edge("ingest", "plan")
     graph.add_edge("act", "plan")
     graph.add_edge("propose", "verify")
     graph.add_edge("verify", "consensus")
-    graph.add_edge("consensus", "finalize")
+    graph.add_edge("consensus", "review")
+    graph.add_edge("review", "finalize")
     graph.add_edge("finalize", END)
     return graph.compile(checkpointer=checkpointer)
 

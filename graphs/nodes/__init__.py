@@ -1,4 +1,4 @@
-"""The nodes of one run: ingest -> plan <-> act -> propose (fan-out) -> verify -> consensus -> finalize."""
+"""The nodes of one run: ingest -> plan <-> act -> propose (fan-out) -> verify -> consensus -> review -> finalize."""
 
 from .act import act
 from .consensus import consensus
@@ -6,6 +6,7 @@ from .finalize import finalize
 from .ingest import ingest
 from .plan import plan
 from .propose import propose
+from .review import review
 from .verify import verify
 
-__all__ = ["act", "consensus", "finalize", "ingest", "plan", "propose", "verify"]
+__all__ = ["act", "consensus", "finalize", "ingest", "plan", "propose", "review", "verify"]
