@@ -109,6 +109,16 @@ class TraceReplay:
         ):
             self._diverged(f"recomputed {step['name']} gave other output than {_describe_step(step)}", "tool_call")
 
+    def review(self) -> Any:
+        """The decision a person gave when the recorded run paused for review (None
+        when it was not reviewed): a replay re-applies it instead of asking again."""
+        for step in self.trace.steps:
+            if step["kind"] == "review":
+                arguments = step.get("arguments") or {}
+                failed = isinstance(step.get("output"), dict) and step["output"].get("error")
+                return arguments.get("decision") if failed else arguments
+        return None
+
     def model(self, messages_digest: str, seed: Any) -> dict[str, Any] | None:
         with self._lock:
             queue = self._models.get((messages_digest, seed))

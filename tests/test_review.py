@@ -145,3 +145,9 @@ def test_cli_review_asks_at_the_terminal(photo, tmp_path, monkeypatch, capsys):
     captured = capsys.readouterr()
     assert "[1] Madrid" in captured.err
     assert json.loads(captured.out)["city"] == "Madrid"
+
+
+def test_a_reviewed_run_replays_with_its_decision(agent, photo, tmp_path):
+    reviewed = agent.locate(photo, use_metadata=False, trace=tmp_path / "r.jsonl", review={"select": 1})
+    assert reviewed.city == "Madrid"
+    assert Agent().replay(tmp_path / "r.jsonl").answer_dict() == reviewed.answer_dict()

@@ -19,10 +19,17 @@ from ..state import RunState
 
 def review(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     ctx = runtime.context
-    if not ctx.review or state.result is None:
+    if state.result is None:
         return {}
-    # nothing is recorded before the interrupt: on resume this node runs again from the top
-    raw = interrupt(review_request(state.result))
+    if ctx.replay is not None:  # a replayed run re-applies the recorded decision
+        raw = ctx.replay.review()
+        if raw is None:
+            return {}
+    elif not ctx.review:
+        return {}
+    else:
+        # nothing is recorded before the interrupt: on resume this node runs again from the top
+        raw = interrupt(review_request(state.result))
     try:
         decision = raw if isinstance(raw, ReviewDecision) else ReviewDecision.model_validate(raw or {})
         reviewed, account = apply_review(
