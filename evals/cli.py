@@ -27,6 +27,11 @@ def register_eval(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--fresh", action="store_true", help="discard earlier results in --out and start over")
     parser.add_argument("--semantic", action="store_true", help="match expert steps with sentence embeddings")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--model", metavar="SPEC", help="evaluate a model: transformers:PATH_OR_ID or openai:MODEL@URL")
+    parser.add_argument("--adapter", metavar="DIR", help="a LoRA adapter for a transformers model")
+    parser.add_argument("--samples", type=int, metavar="K", help="model answers sampled per item")
+    parser.add_argument("--temperature", type=float, metavar="T", help="temperature of samples after the first")
+    parser.add_argument("--no-hybrid", action="store_true", help="the model starts without the playbook's evidence")
     for flag in ABLATIONS:
         parser.add_argument(f"--no-{flag}", action="store_true", help=f"ablation: run without {flag}")
     parser.set_defaults(handler=_eval)
@@ -42,6 +47,17 @@ def _eval(args: argparse.Namespace) -> int:
         limit=args.limit,
         fresh=args.fresh,
         semantic=args.semantic,
+        model=args.model,
+        model_options={
+            key: value
+            for key, value in {
+                "adapter": args.adapter,
+                "samples": args.samples,
+                "temperature": args.temperature,
+                "hybrid": False if args.no_hybrid else None,
+            }.items()
+            if value is not None
+        },
     )
     outcome = run_eval(args.dataset, config, progress=False if args.no_progress else None)
     report = outcome.files.get("report")

@@ -52,10 +52,27 @@ class EvalConfig:
     limit: int | None = None
     fresh: bool = False
     semantic: bool = False
+    model: str | None = None
+    model_options: dict[str, Any] = field(default_factory=dict)
+
+    def model_spec(self) -> str | None:
+        """The model the run uses: this config's, else ``GEOSLEUTH_MODEL``; none under ``--no-model``."""
+        if "model" in self.ablations:
+            return None
+        if self.model:
+            return self.model
+        from agent.settings import Settings
+
+        return Settings().model or None
 
     def identity(self) -> dict[str, Any]:
         """The settings that change results (resuming needs them to match)."""
-        return {"use_metadata": self.use_metadata, "strategy": self.strategy, "ablations": sorted(self.ablations)}
+        identity = {"use_metadata": self.use_metadata, "strategy": self.strategy, "ablations": sorted(self.ablations)}
+        spec = self.model_spec()
+        if spec:
+            identity["model"] = spec
+            identity["model_options"] = dict(sorted(self.model_options.items()))
+        return identity
 
 
 @dataclass
@@ -275,7 +292,9 @@ def run_eval(
     sink = ResultsFile(results)
     pending = [item for item in items if item.id not in sink.done]
     disabled = [kind for flag in config.ablations for kind in ABLATIONS[flag]]
-    agent = agent or Agent(disable=disabled)
+    if agent is None:
+        spec = config.model_spec()
+        agent = Agent(disable=disabled, model=spec or "", model_options=config.model_options if spec else None)
     evaluator = Evaluator(agent, config)
     bar = _progress(len(pending), sys.stderr.isatty() if progress is None else progress)
     with ThreadPoolExecutor(max_workers=config.concurrency, thread_name_prefix="eval") as pool:

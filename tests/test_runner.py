@@ -109,3 +109,26 @@ def test_resume_after_kill(tmp_path):
     assert sorted(r["id"] for r in after) == sorted(r["id"] for r in rows)  # every item once
     assert after[: len(before)] == before  # earlier records kept as they were
     assert f"({len(before)} already done)" in done.stdout
+
+
+def test_evaluating_a_served_model_and_the_no_model_ablation(tmp_path, monkeypatch):
+    from agent.cli import main
+    from evals.openai_stub import OpenAIStubServer, StubReply
+
+    dataset, rows = photo_set(tmp_path, 2)
+    answer = {"candidates": [{"lat": rows[0]["lat"], "lon": rows[0]["lon"], "confidence": 0.7}]}
+    with OpenAIStubServer(lambda request: StubReply(tool_calls=[{"name": "answer", "arguments": answer}])) as server:
+        spec = f"openai:stub@{server.base_url}"
+        out = tmp_path / "model"
+        args = ["eval", str(dataset), "--out", str(out), "--model", spec, "--samples", "1", "--no-hybrid"]
+        assert main([*args, "--no-progress"]) == 0
+        assert len(server.requests) == 2  # one model call per item
+        # the same model named through the environment, switched off by --no-model
+        monkeypatch.setenv("GEOSLEUTH_MODEL", spec)
+        assert main(["eval", str(dataset), "--out", str(tmp_path / "ablated"), "--no-model", "--no-progress"]) == 0
+        assert len(server.requests) == 2
+    records = {r["id"]: r for r in read_results(out / "results.jsonl")}
+    assert records["item0"]["distance_km"] < 1 and records["item1"]["distance_km"] > 1000
+    identity = json.loads((out / "run.json").read_text())["identity"]
+    assert identity["model"] == spec and identity["model_options"] == {"hybrid": False, "samples": 1}
+    assert "model" not in json.loads((tmp_path / "ablated" / "run.json").read_text())["identity"]
