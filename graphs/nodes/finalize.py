@@ -26,7 +26,15 @@ def summarize(result: ConsensusResult | None, evidence: list[Evidence]) -> str:
                 cited.append(source)
     reasons = "; ".join(f"{by_id[s].kind} {by_id[s].value} [{s}]" for s in cited[:4])
     text = f"Located in {place}: {result.reason}."
-    return text + (f" Evidence: {reasons}." if reasons else "")
+    text += f" Evidence: {reasons}." if reasons else ""
+    said = [
+        str(result.ranked[i].details.get("reasons")).strip()
+        for i in result.support
+        if i < len(result.ranked) and result.ranked[i].details.get("reasons")
+    ]
+    if said:  # a model's own account of its answer, kept short
+        text += f" Model: {said[0][:240]}"
+    return text
 
 
 def finalize(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
