@@ -15,8 +15,8 @@ from tools.errors import GeoSleuthError
 from . import osm_cli
 from .agent import Agent
 from .location import Location
-from .review import terminal_reviewer
 from .render import render_location
+from .review import terminal_reviewer
 from .settings import Settings
 
 
@@ -63,7 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     locate.add_argument("--question", help="the question asked about the image (kept in the trace)")
     locate.add_argument("--max-steps", type=int, metavar="N", help="planning rounds before answering")
     locate.add_argument(
-        "--review", action="store_true", help="show the candidates and ask before answering (accept, choose, reject, hint)"
+        "--review",
+        action="store_true",
+        help="show the candidates and ask before answering (accept, pick, reject, hint)",
     )
     locate.add_argument("--ocr-backend", choices=["auto", "rapidocr", "easyocr"], help="OCR engine (default: auto)")
     model = locate.add_argument_group("model (default: the heuristic playbook; also GEOSLEUTH_MODEL)")

@@ -36,7 +36,7 @@ def _images(trace: Trace, given: Sequence[Any] | None) -> list[Any]:
         return list(given)
     sources = []
     for info in recorded:
-        source = str(info.get("source") or "")
+        source = str(info.get("path") or info.get("source") or "")
         path = Path(source)
         if source.startswith("<") or not path.is_file():
             raise TraceError(

@@ -237,9 +237,13 @@ class RegisteredImage:
         return self.image.size
 
     def info(self) -> dict[str, Any]:
-        """JSON-safe description (for traces and the model): no pixels."""
+        """JSON-safe description (for traces and the model): no pixels. ``path`` is the
+        absolute path of an input image read from a file (so a trace can be replayed or
+        rendered from another directory)."""
+        path = Path(self.source) if self.parent is None and not self.source.startswith("<") else None
         return {
             "handle": self.handle,
+            "path": str(path.resolve()) if path is not None and path.is_file() else None,
             "width": self.image.width,
             "height": self.image.height,
             "sha256": self.sha256,

@@ -76,7 +76,7 @@ def record_evidence(ctx: RunContext, node: str, existing: int, items: list[Evide
             node,
             "evidence",
             "evidence",
-            output=[{"id": e.id, "kind": e.kind, "value": e.value, "confidence": e.confidence} for e in numbered],
+            output=numbered,  # whole Evidence records: an unfinished trace still holds them
             images=sorted({e.image for e in numbered if e.image}),
         )
     return numbered
