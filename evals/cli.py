@@ -32,6 +32,9 @@ def register_eval(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--samples", type=int, metavar="K", help="model answers sampled per item")
     parser.add_argument("--temperature", type=float, metavar="T", help="temperature of samples after the first")
     parser.add_argument("--no-hybrid", action="store_true", help="the model starts without the playbook's evidence")
+    parser.add_argument(
+        "--judge", metavar="SPEC", help="also grade gold-answer items with an LLM judge (GeoBrowse style)"
+    )
     for flag in ABLATIONS:
         parser.add_argument(f"--no-{flag}", action="store_true", help=f"ablation: run without {flag}")
     parser.set_defaults(handler=_eval)
@@ -48,6 +51,7 @@ def _eval(args: argparse.Namespace) -> int:
         fresh=args.fresh,
         semantic=args.semantic,
         model=args.model,
+        judge=args.judge,
         model_options={
             key: value
             for key, value in {

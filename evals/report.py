@@ -282,6 +282,27 @@ def summarize_records(
     else:
         summary["judged"] = None
 
+    llm = [r["llm_judgement"] for r in records if isinstance(r.get("llm_judgement"), Mapping)]
+    if llm:
+        yes = sum(j.get("correct") is True for j in llm)
+        agree = sum(
+            1
+            for r in records
+            if isinstance(r.get("llm_judgement"), Mapping)
+            and isinstance(r.get("judgement"), Mapping)
+            and r["llm_judgement"].get("correct") is not None
+            and r["llm_judgement"].get("correct") == r["judgement"].get("correct")
+        )
+        summary["llm_judged"] = {
+            "n": len(llm),
+            "correct": yes,
+            "undecided": sum(j.get("correct") is None for j in llm),
+            "accuracy": _share(yes, len(llm)),
+            "agrees_with_offline": agree,
+        }
+    else:
+        summary["llm_judged"] = None
+
     taxonomy = Counter(row["category"] for row in rows)
     summary["taxonomy"] = {c: taxonomy[c] for c in ERROR_CATEGORIES if taxonomy[c] or c in ERROR_CATEGORIES[:4]}
 
@@ -372,6 +393,8 @@ def _markdown(summary: Mapping[str, Any], images: Mapping[str, str]) -> str:
     for level in ("country", "region", "city"):
         headline.append((f"{level} accuracy", _of(levels.get(level))))
     headline.append(("judged accuracy (gold granularity)", _of(summary.get("judged"))))
+    if summary.get("llm_judged"):
+        headline.append(("LLM-judged accuracy (GeoBrowse style)", _of(summary.get("llm_judged"))))
     tools = summary.get("tool_calls")
     headline.append(("tool calls per item", f"{tools['mean_total']:.2f}" if tools else "—"))
     coverage = summary.get("step_coverage")

@@ -54,6 +54,8 @@ class EvalConfig:
     semantic: bool = False
     model: str | None = None
     model_options: dict[str, Any] = field(default_factory=dict)
+    #: A model spec for the optional GeoBrowse-style LLM judge (gold-answer items only).
+    judge: str | None = None
 
     def model_spec(self) -> str | None:
         """The model the run uses: this config's, else ``GEOSLEUTH_MODEL``; none under ``--no-model``."""
@@ -130,6 +132,11 @@ class Evaluator:
     def __init__(self, agent: Agent, config: EvalConfig) -> None:
         self.agent = agent
         self.config = config
+        self.judge_model: Any = None
+        if config.judge:
+            from agent.models.spec import load_model
+
+            self.judge_model = load_model(config.judge)
         self.traces = config.out / "traces"
 
     def record(self, item: EvalItem) -> dict[str, Any]:
@@ -143,6 +150,7 @@ class Evaluator:
             "gold": None,
             "prediction": None,
             "judgement": None,
+            "llm_judgement": None,
             "distance_km": None,
             "trajectory": None,
             "tool_calls": None,
@@ -173,6 +181,11 @@ class Evaluator:
         base["distance_km"] = self._distance(item, gold, location)
         if gold is not None:
             base["judgement"] = self._judge(prediction, gold, item)
+            if self.judge_model is not None and item.truth.answer:
+                from .judge import llm_judge
+
+                verdict = llm_judge(self.judge_model, item.prompt, item.truth.answer, prediction)
+                base["llm_judgement"] = verdict.model_dump(mode="json")
         base["trajectory"] = self._trajectory(item, location)
         base["tool_calls"] = self._tool_calls(trace_path)
         base["elapsed_s"] = round(time.perf_counter() - started, 4)
