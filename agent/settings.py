@@ -62,6 +62,8 @@ class Settings(BaseSettings):
             "tool_protocol": self.model_tool_protocol,
             "timeout_s": self.model_timeout_s,
             "max_tokens": self.model_max_tokens,
+            # offline: a hub id loads from the local cache at once instead of retrying the hub
+            "local_files_only": True if self.offline else None,
         }
 
     def policy_options(self) -> dict[str, Any]:

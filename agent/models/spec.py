@@ -63,7 +63,7 @@ def load_model(spec: str | BaseChatModel, **options: Any) -> BaseChatModel:
     if backend == "transformers":
         from .transformers_chat import TransformersChatModel
 
-        allowed = {"adapter", "device", "dtype", "max_new_tokens", "trust_remote_code"}
+        allowed = {"adapter", "device", "dtype", "max_new_tokens", "trust_remote_code", "local_files_only"}
         return TransformersChatModel(**parsed, **{k: v for k, v in chosen.items() if k in allowed})
     from .served import ServedChatModel
 

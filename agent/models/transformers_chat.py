@@ -82,6 +82,8 @@ class TransformersChatModel(BaseChatModel):
     dtype: str = "auto"
     max_new_tokens: int = 512
     trust_remote_code: bool = False
+    #: Load a hub id only from the local cache (set when geosleuth runs offline).
+    local_files_only: bool | None = None
 
     _runtime: Any = PrivateAttr(default=None)
 
@@ -101,6 +103,7 @@ class TransformersChatModel(BaseChatModel):
                 dtype=self.dtype,
                 max_new_tokens=self.max_new_tokens,
                 trust_remote_code=self.trust_remote_code,
+                local_files_only=self.local_files_only,
             )
         return self._runtime
 
