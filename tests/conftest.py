@@ -7,13 +7,17 @@ from helpers import PHOTOS, SHARED_DATA, load_photos
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _isolated_cache(pytestconfig: pytest.Config) -> None:
+def _isolated_cache(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Keep derived data (the gazetteer arrays) in pytest's cache, not the user's home,
-    unless GEOSLEUTH_CACHE_DIR is set explicitly."""
+    unless GEOSLEUTH_CACHE_DIR is set explicitly; and keep the developer's own settings
+    (a configured model, a trace folder, ...) out of the tests, which never touch the network."""
+    for name in [k for k in os.environ if k.startswith("GEOSLEUTH_") and k != "GEOSLEUTH_CACHE_DIR"]:
+        os.environ.pop(name)
     if not os.environ.get("GEOSLEUTH_CACHE_DIR"):
-        os.environ["GEOSLEUTH_CACHE_DIR"] = str(pytestconfig.cache.mkdir("geosleuth"))
-    os.environ.pop("GEOSLEUTH_TRACE_DIR", None)
-    os.environ.pop("GEOSLEUTH_STRATEGY", None)
+        cache = getattr(pytestconfig, "cache", None)  # absent under -p no:cacheprovider
+        folder = cache.mkdir("geosleuth") if cache is not None else tmp_path_factory.mktemp("geosleuth-cache")
+        os.environ["GEOSLEUTH_CACHE_DIR"] = str(folder)
+    os.environ["HF_HUB_OFFLINE"] = "1"
 
 
 @pytest.fixture(scope="session")
