@@ -98,10 +98,22 @@ def register_bench(commands: argparse._SubParsersAction) -> None:
         help="seconds per served-model reply in the model-driven run (0: skip)",
     )
     replay.add_argument("--json", action="store_true")
+    model = which.add_parser("model", help="VLM generation latency and SFT steps/s and memory on a device")
+    model.add_argument("--device", default="auto", help="auto (cuda when present), cpu, cuda, cuda:1")
+    model.add_argument("--model", help="a local model directory (default: the tiny random test model)")
+    model.add_argument("--steps", type=int, default=20, help="training steps")
+    model.add_argument("--generations", type=int, default=10)
+    model.add_argument("--json", action="store_true")
     parser.set_defaults(handler=_bench)
 
 
 def _bench(args: argparse.Namespace) -> int:
+    if args.benchmark == "model":
+        from .bench_model import bench_model, format_model
+
+        figures = bench_model(args.device, args.model, args.steps, args.generations)
+        print(json.dumps(figures, indent=2) if args.json else format_model(figures))
+        return 0
     if args.benchmark == "replay":
         from .bench_replay import bench_replay, format_replay
 

@@ -76,3 +76,12 @@ def test_a_missing_model_is_a_clear_error_recorded_in_the_trace(photo, tmp_path)
     location = agent.locate(photo, use_metadata=False)
     errors = [s for s in location.trace if s.get("kind") == "error"]
     assert errors and "ModelError" in json.dumps(errors[0]["output"])
+
+
+def test_model_benchmark_runs_generation_and_training_on_the_cpu():
+    from evals.bench_model import bench_model, format_model
+
+    figures = bench_model("cpu", steps=2, generations=1, max_new_tokens=4)
+    assert figures["device"] == "cpu" and figures["train_steps"] == 2
+    assert figures["generate_median_s"] > 0 and figures["train_steps_per_s"] > 0
+    assert "steps/s" in format_model(figures)

@@ -13,37 +13,33 @@ or merging starts.
 
 from __future__ import annotations
 
-from typing import Any
+from .config import LoraSettings, TrainConfig, load_config
+from .data import BuildReport, DatasetError, Row, build_dataset, load_examples, prompt_conversation, read_rows
+from .distill import DistillReport, distill_traces, trace_dialogue
+from .teacher import clean_reasoning, teach
+from .train import TrainResult, dataset_loss, merge, train
 
-_EXPORTS = {
-    "build_dataset": "data",
-    "read_rows": "data",
-    "load_examples": "data",
-    "prompt_conversation": "data",
-    "BuildReport": "data",
-    "DatasetError": "data",
-    "Row": "data",
-    "teach": "teacher",
-    "clean_reasoning": "teacher",
-    "distill_traces": "distill",
-    "trace_dialogue": "distill",
-    "DistillReport": "distill",
-    "TrainConfig": "config",
-    "LoraSettings": "config",
-    "load_config": "config",
-    "train": "train",
-    "merge": "train",
-    "TrainResult": "train",
-    "dataset_loss": "train",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'agent.sft' has no attribute {name!r}")
-    from importlib import import_module
-
-    return getattr(import_module(f"{__name__}.{module}"), name)
+# Imported eagerly on purpose: these modules load torch, transformers, TRL and PEFT only
+# when training starts, and a lazy module attribute named ``train`` would be shadowed by
+# the ``agent.sft.train`` submodule once anything imported it.
+__all__ = [
+    "BuildReport",
+    "DatasetError",
+    "DistillReport",
+    "LoraSettings",
+    "Row",
+    "TrainConfig",
+    "TrainResult",
+    "build_dataset",
+    "clean_reasoning",
+    "dataset_loss",
+    "distill_traces",
+    "load_config",
+    "load_examples",
+    "merge",
+    "prompt_conversation",
+    "read_rows",
+    "teach",
+    "trace_dialogue",
+    "train",
+]
