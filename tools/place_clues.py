@@ -70,7 +70,8 @@ _GENERIC = frozenset(
         "city",
     ]
 )
-_FREQ_LANGS = ("en", "es", "fr", "de", "pt", "it", "nl")
+#: Latin-script languages common on signs whose ordinary words may also be place names somewhere.
+_FREQ_LANGS = ("en", "es", "fr", "de", "pt", "it", "nl", "ms", "id", "tr", "pl", "sv", "cs", "ro", "hu")
 _CAPITALS: set[tuple[str, str]] | None = None
 
 
