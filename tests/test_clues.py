@@ -528,3 +528,28 @@ def test_lazy_tables_are_built_once_under_concurrent_first_use() -> None:
         t.join()
     assert len(calls) == 1
     assert all(r is results[0] for r in results)
+
+
+@pytest.mark.parametrize(
+    "text,family,countries",
+    [
+        ("AWAS PANDU PERLAHAN", {"ms", "id", "jv"}, {"MY", "ID"}),  # "careful, drive slowly"
+        ("Dobrodošli u Zagreb", {"hr", "sr", "bs"}, {"HR", "RS", "BA"}),
+    ],
+)
+def test_close_relatives_that_split_a_short_sign_still_name_a_region(text, family, countries) -> None:
+    found = identify(text)
+    assert found is not None and set(found[0]) <= family
+    (clue,) = [c for c in extract_clues([TextSpan(text=text)]) if c.kind == "language"]
+    top = sorted(clue.countries, key=clue.countries.get, reverse=True)[:3]
+    assert set(top) & countries and clue.confidence < 0.5  # a hint, not a verdict
+
+
+def test_common_words_of_other_languages_are_not_taken_for_places() -> None:
+    from tools.gazetteer import Gazetteer
+    from tools.place_clues import commonness_penalty
+    from tools.places import PlaceIndex
+
+    index = PlaceIndex(Gazetteer())
+    pandu = next(index.place(i) for i in index.lookup("pandu") if index.place(i).country_code == "CN")
+    assert commonness_penalty("pandu", pandu, False, {"zh"}) < 0.2  # Malay for "drive"
