@@ -147,10 +147,12 @@ def test_a_failing_model_never_crashes_the_run(street_photo):
     def broken(messages, tools, kwargs):
         raise ConnectionError("server went away")
 
-    location = Agent(model=ScriptedChatModel(respond=broken), model_options={"hybrid": False}).locate(
+    model = ScriptedChatModel(respond=broken)
+    location = Agent(model=model, model_options={"hybrid": False, "samples": 3}).locate(
         street_photo, use_metadata=False
     )
     assert location.lat is None and location.confidence == 0
+    assert len(model.calls) == 1  # a failed model is not asked again for the K samples
     assert "server went away" in json.dumps(steps(location, "error")[0]["output"])
 
 

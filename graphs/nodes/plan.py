@@ -62,8 +62,15 @@ def plan(state: RunState, runtime: Runtime[RunContext]) -> Command[Literal["act"
         return Command(goto="act", update=update)
 
     reason = stop or (decision.rationale if decision else "") or "policy has no further tool calls"
+    update = {
+        "stop_reason": reason,
+        "messages": [decision.message] if decision is not None else [],
+        "observations": notes,
+    }
+    # proposers (and the choice of proposals) see the state as this update leaves it
+    seen = replace(state, messages=[*state.messages, *update["messages"]], observations=[*state.observations, *notes])
     try:
-        tasks: list[ProposalTask] = ctx.policy.proposal_tasks(view)
+        tasks: list[ProposalTask] = ctx.policy.proposal_tasks(make_view(seen, ctx))
     except ReplayDivergenceError:
         raise
     except Exception as exc:  # noqa: BLE001
@@ -76,13 +83,6 @@ def plan(state: RunState, runtime: Runtime[RunContext]) -> Command[Literal["act"
         arguments={"step": state.step},
         output={"reason": reason, "tasks": [t.label for t in tasks]},
     )
-    update = {
-        "stop_reason": reason,
-        "messages": [decision.message] if decision is not None else [],
-        "observations": notes,
-    }
     if not tasks:
         return Command(goto="verify", update=update)
-    # proposers see the state as this update leaves it (a model's final answer included)
-    seen = replace(state, messages=[*state.messages, *update["messages"]], observations=[*state.observations, *notes])
     return Command(goto=[Send("propose", {"task": task, "state": seen}) for task in tasks], update=update)

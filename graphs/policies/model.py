@@ -179,7 +179,8 @@ class ModelPolicy(Policy):
             except Exception as exc:  # noqa: BLE001 - a failing model ends gathering, not the run
                 error = f"{type(exc).__name__}: {exc}"
                 notes.append(Observation.failure("model", arguments, error))
-                return PlanStep(AIMessage(content=""), calls, rationale=f"model failed: {error}", notes=notes)
+                failed = AIMessage(content="", response_metadata={MODEL_MARK: True, "failed": error})
+                return PlanStep(failed, calls, rationale=f"model failed: {error}", notes=notes)
             calls.append(call)
             if reply.tool_calls:
                 return self._decision(reply, calls, notes)
@@ -202,6 +203,9 @@ class ModelPolicy(Policy):
     # ------------------------------------------------------------------ propose
     def proposal_tasks(self, view: RunView) -> list[ProposalTask]:
         tasks = self.heuristic.proposal_tasks(view) if self.settings.hybrid else []
+        last = next((m for m in reversed(view.messages) if is_model_message(m)), None)
+        if last is not None and last.response_metadata.get("failed"):
+            return tasks  # a model that just failed (server down, out of memory) is not asked K times more
         for sample in range(self.settings.samples):
             # the first sample is the model's greedy best guess, the others explore
             temperature = 0.0 if sample == 0 else self.settings.temperature
