@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import io
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,7 @@ class TransformersChatModel(BaseChatModel):
     local_files_only: bool | None = None
 
     _runtime: Any = PrivateAttr(default=None)
+    _lock: Any = PrivateAttr(default_factory=threading.Lock)
 
     @property
     def _llm_type(self) -> str:
@@ -93,6 +95,12 @@ class TransformersChatModel(BaseChatModel):
 
     @property
     def runtime(self) -> Any:
+        """The generation engine, made once even when many runs start at the same time
+        (two would load the weights twice)."""
+        with self._lock:
+            return self._make_runtime()
+
+    def _make_runtime(self) -> Any:
         if self._runtime is None:
             from .hf_runtime import TransformersRuntime
 
