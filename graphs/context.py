@@ -12,6 +12,7 @@ from tools.gazetteer import Gazetteer
 from tools.hints import Hint
 
 from .budget import Budget, Clock
+from .image_journal import ImageJournal
 from .policy import Policy
 from .trace import TraceRecorder
 
@@ -32,15 +33,24 @@ class RunContext:
     strategy_options: dict[str, Any] = field(default_factory=dict)
     use_metadata: bool = True
     hint: Hint | None = None
-    #: A :class:`~graphs.replay.TraceReplay` when this run replays a trace.
-    replay: Any = None
     #: Pause before finalize for a person's decision (needs a checkpointer).
     review: bool = False
+    #: A review decision given in advance (a dict of ReviewDecision fields): applied at the
+    #: review step without pausing (``locate(review={...})``, and replay of a reviewed run).
+    review_decision: Any = None
+    #: Writes each registered image as a trace step after the call that made it.
+    journal: ImageJournal | None = None
+    #: The registry's kind of each tool by name (budget categories, the trace's tool_kind).
+    kinds: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.clock is None:
             self.clock = Clock(self.budget.max_seconds)
 
     def tool_kind(self, name: str) -> str:
+        if name in self.kinds:
+            return self.kinds[name]
         tool = self.tools.get(name)
-        return getattr(type(tool), "kind", "other") if tool is not None else "unknown"
+        if tool is None:
+            return "unknown"
+        return str(getattr(tool, "kind", None) or getattr(type(tool), "kind", "other"))

@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Literal
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from .errors import GeoSleuthError
+from .errors import GeoSleuthError, ReplayDivergenceError
 from .evidence import Observation
 from .images import ImageRegistry
 
@@ -84,12 +84,23 @@ class GeoTool(BaseTool):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     kind: ClassVar[str] = "other"
+    #: Pydantic model of the flat tool settings this tool reads (validated at Agent start).
+    settings_model: ClassVar[type[BaseModel] | None] = None
+    #: Whether calls of this tool may leave the machine; ``leaves_machine`` answers per call.
+    online: ClassVar[bool] = False
+    #: Tools that read image metadata are left out of runs with metadata use off.
+    reads_metadata: ClassVar[bool] = False
     response_format: Literal["content", "content_and_artifact"] = "content_and_artifact"
     ctx: ToolContext
 
     @abstractmethod
     def execute(self, **kwargs: Any) -> Observation:
         """Do the work. Raise freely; return an Observation."""
+
+    def leaves_machine(self, arguments: dict[str, Any]) -> bool:
+        """Whether this call would send anything off this machine. The network switch
+        refuses such calls in an offline run, and the egress record lists them."""
+        return type(self).online
 
     def _run(self, *args: Any, run_manager: Any = None, **kwargs: Any) -> tuple[str, Observation]:
         arguments = _jsonable(kwargs)
@@ -134,6 +145,8 @@ def call_tool(tool: BaseTool, arguments: dict[str, Any], call_id: str = "call") 
             return Observation.failure(name, _jsonable(arguments), f"invalid arguments: {problems}")
     try:
         message = tool.invoke({"name": name, "args": arguments, "id": call_id, "type": "tool_call"})
+    except ReplayDivergenceError:
+        raise  # a replay that left its trace must stop the run, not become an observation
     except Exception as exc:  # noqa: BLE001 - third-party tools may raise anything
         return Observation.failure(name, _jsonable(arguments), f"{type(exc).__name__}: {exc}")
     artifact = getattr(message, "artifact", None)

@@ -218,10 +218,15 @@ def load_image(source: Any, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedIm
 
 @dataclass
 class RegisteredImage:
-    """An image a run knows by handle. ``parent``/``operation`` describe derived images."""
+    """An image a run knows by handle. ``parent``/``operation`` describe derived images.
+
+    Pixels may be lazy: a replayed run re-registers the images its recorded tool calls
+    made without recomputing them, and only builds the pixels (from the parent and the
+    operation) if something asks for them.
+    """
 
     handle: str
-    image: Image.Image
+    _pixels: Image.Image | None
     sha256: str
     source: str
     parent: str | None = None
@@ -231,9 +236,30 @@ class RegisteredImage:
     #: Affine map from this image's pixels to the root image's pixels: (sx, sy, ox, oy);
     #: None when no such map exists (a rotated derivative).
     to_root: tuple[float, float, float, float] | None = (1.0, 1.0, 0.0, 0.0)
+    #: The same map to the parent's pixels (None for inputs and rotations).
+    to_parent: tuple[float, float, float, float] | None = None
+    #: (width, height) when the pixels are lazy.
+    declared_size: tuple[int, int] | None = None
+    _factory: Any = None
+    _lock: Any = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def image(self) -> Image.Image:
+        if self._pixels is None:
+            with self._lock:
+                if self._pixels is None:
+                    self._pixels = self._factory()
+        assert self._pixels is not None
+        return self._pixels
+
+    @property
+    def materialized(self) -> bool:
+        return self._pixels is not None
 
     @property
     def size(self) -> tuple[int, int]:
+        if self._pixels is None and self.declared_size is not None:
+            return self.declared_size
         return self.image.size
 
     def info(self) -> dict[str, Any]:
@@ -241,11 +267,12 @@ class RegisteredImage:
         absolute path of an input image read from a file (so a trace can be replayed or
         rendered from another directory)."""
         path = Path(self.source) if self.parent is None and not self.source.startswith("<") else None
+        width, height = self.size
         return {
             "handle": self.handle,
             "path": str(path.resolve()) if path is not None and path.is_file() else None,
-            "width": self.image.width,
-            "height": self.image.height,
+            "width": width,
+            "height": height,
             "sha256": self.sha256,
             "source": self.source,
             "parent": self.parent,
@@ -261,12 +288,38 @@ class RegisteredImage:
         return [box[0] * sx + ox, box[1] * sy + oy, box[2] * sx + ox, box[3] * sy + oy]
 
 
+def compose(
+    to_parent: tuple[float, float, float, float] | None, parent_to_root: tuple[float, float, float, float] | None
+) -> tuple[float, float, float, float] | None:
+    """This image's map to root pixels, from its map to the parent and the parent's to root."""
+    if to_parent is None or parent_to_root is None:
+        return None
+    sx, sy, ox, oy = to_parent
+    psx, psy, pox, poy = parent_to_root
+    return (sx * psx, sy * psy, ox * psx + pox, oy * psy + poy)
+
+
+Listener = Any  # Callable[[RegisteredImage], None]
+
+
 class ImageRegistry:
-    """The images of one run, by handle (``img:0``, ``img:1``, ...). Thread-safe."""
+    """The images of one run, by handle (``img:0``, ``img:1``, ...). Thread-safe.
+
+    ``listen(callback)`` is told of every image registered from then on (the run's
+    trace records each registration as its own step).
+    """
 
     def __init__(self) -> None:
         self._images: dict[str, RegisteredImage] = {}
         self._lock = threading.Lock()
+        self._listeners: list[Listener] = []
+
+    def listen(self, callback: Listener) -> None:
+        self._listeners.append(callback)
+
+    def _announce(self, entry: RegisteredImage) -> None:
+        for callback in list(self._listeners):
+            callback(entry)
 
     def add_loaded(self, loaded: LoadedImage) -> RegisteredImage:
         with self._lock:
@@ -280,7 +333,8 @@ class ImageRegistry:
                 notes=list(loaded.notes),
             )
             self._images[handle] = entry
-            return entry
+        self._announce(entry)
+        return entry
 
     def add_derived(
         self,
@@ -293,11 +347,6 @@ class ImageRegistry:
         pixels (scale x, scale y, offset x, offset y), or None when no such map exists
         (rotations), in which case boxes found on it are not mapped back."""
         base = self.get(parent)
-        to_root: tuple[float, float, float, float] | None = None
-        if to_parent is not None and base.to_root is not None:
-            sx, sy, ox, oy = to_parent
-            psx, psy, pox, poy = base.to_root
-            to_root = (sx * psx, sy * psy, ox * psx + pox, oy * psy + poy)
         digest = hashlib.sha256(image.tobytes()).hexdigest()
         with self._lock:
             handle = f"img:{len(self._images)}"
@@ -308,10 +357,44 @@ class ImageRegistry:
                 base.source,
                 parent=parent,
                 operation=operation,
-                to_root=to_root,
+                to_root=compose(to_parent, base.to_root),
+                to_parent=to_parent,
             )
             self._images[handle] = entry
-            return entry
+        self._announce(entry)
+        return entry
+
+    def add_recorded(
+        self,
+        handle: str,
+        parent: str,
+        operation: dict[str, Any] | None,
+        to_parent: tuple[float, float, float, float] | None,
+        size: tuple[int, int],
+        sha256: str,
+    ) -> RegisteredImage:
+        """Re-register an image a recorded tool call made (replay), pixels built only on
+        demand from the parent and the operation. The handle must be the next one."""
+        base = self.get(parent)
+        with self._lock:
+            expected = f"img:{len(self._images)}"
+            if handle != expected:
+                raise UnknownImageHandleError(f"recorded image {handle} would be registered as {expected}")
+            entry = RegisteredImage(
+                handle,
+                None,
+                sha256,
+                base.source,
+                parent=parent,
+                operation=operation,
+                to_root=compose(to_parent, base.to_root),
+                to_parent=to_parent,
+                declared_size=(int(size[0]), int(size[1])),
+                _factory=lambda: derive_image(base.image, operation or {}, size),
+            )
+            self._images[handle] = entry
+        self._announce(entry)
+        return entry
 
     def get(self, handle: str) -> RegisteredImage:
         try:
@@ -337,3 +420,14 @@ class ImageRegistry:
 
     def __contains__(self, handle: object) -> bool:
         return handle in self._images
+
+
+def derive_image(parent: Image.Image, operation: dict[str, Any], size: tuple[int, int]) -> Image.Image:
+    """Rebuild a derived image from its parent and its recorded operation.
+
+    The image tools and OCR zooms record ``{"op": ..., "box": ...}``; the recorded size
+    fixes the resampling, so the pixels equal the ones the live run made.
+    """
+    from .image_ops import apply_operation
+
+    return apply_operation(parent, operation, (int(size[0]), int(size[1])))

@@ -21,6 +21,7 @@ class MetadataTool(GeoTool):
     description: str = "Read an original image's EXIF: GPS position, capture time, camera and editing software."
     args_schema: type[BaseModel] = MetadataArgs
     kind: ClassVar[str] = "metadata"
+    reads_metadata: ClassVar[bool] = True
 
     def execute(self, image: str) -> Observation:
         root = self.ctx.images.root_of(image)

@@ -10,7 +10,6 @@ from tools.evidence import Evidence, Observation
 
 from ..context import RunContext
 from ..policy import ModelCall, RunView
-from ..replay import RECOMPUTED_KINDS
 from ..state import RunState, number_evidence
 
 
@@ -34,36 +33,36 @@ def make_view(state: RunState, ctx: RunContext) -> RunView:
 
 
 def run_tool(ctx: RunContext, node: str, name: str, arguments: dict[str, Any], call_id: str) -> Observation:
-    """Run one tool call and record it (full observation, so replay can answer it)."""
+    """Run one tool call and record it (full observation, so replay can answer it),
+    followed by the images the call registered."""
     started, t0 = time.time(), time.perf_counter()
     tool = ctx.tools.get(name)
-    live = True
-    if ctx.replay is not None and ctx.tool_kind(name) not in RECOMPUTED_KINDS:
-        replayed = ctx.replay.tool_observation(name, arguments)
-        if replayed is not None:
-            observation, live = replayed, False
-    if live:
-        if tool is None:
-            observation = Observation.failure(
-                name, arguments, f"unknown tool {name!r}; available: {', '.join(ctx.tools)}"
-            )
-        else:
-            observation = call_tool(tool, arguments, call_id)
-        if ctx.replay is not None and ctx.tool_kind(name) in RECOMPUTED_KINDS:
-            ctx.replay.check_recomputed(ctx.replay.tool(name, arguments), observation)
-    extra = {"live": True} if ctx.replay is not None and live and ctx.tool_kind(name) not in RECOMPUTED_KINDS else {}
-    ctx.recorder.step(
+    if tool is None:
+        observation = Observation.failure(name, arguments, f"unknown tool {name!r}; available: {', '.join(ctx.tools)}")
+    else:
+        observation = call_tool(tool, arguments, call_id)
+    index = ctx.recorder.tool_call(
         node,
-        "tool_call",
         name,
         arguments=arguments,
-        output=observation,
-        images=observation.images,
+        observation=observation,
+        tool_kind=ctx.tool_kind(name),
+        call_id=call_id,
         started=started,
         duration_s=time.perf_counter() - t0,
-        call_id=call_id,
-        error=observation.error,
-        **extra,
+    )
+    if ctx.journal is not None:
+        ctx.journal.flush(node, index)
+    return observation
+
+
+def refuse_tool(
+    ctx: RunContext, node: str, name: str, arguments: dict[str, Any], call_id: str, why: str
+) -> Observation:
+    """Record a call the run did not make (budget, network switch) as an error observation."""
+    observation = Observation.failure(name, arguments, why)
+    ctx.recorder.tool_call(
+        node, name, arguments=arguments, observation=observation, tool_kind=ctx.tool_kind(name), call_id=call_id
     )
     return observation
 
@@ -72,33 +71,16 @@ def record_evidence(ctx: RunContext, node: str, existing: int, items: list[Evide
     """Number new evidence and record which ids it received."""
     numbered = number_evidence(existing, items)
     if numbered:
-        ctx.recorder.step(
-            node,
-            "evidence",
-            "evidence",
-            output=numbered,  # whole Evidence records: an unfinished trace still holds them
-            images=sorted({e.image for e in numbered if e.image}),
-        )
+        ctx.recorder.evidence(node, numbered)  # whole Evidence records: an unfinished trace still holds them
     return numbered
 
 
 def record_model_calls(ctx: RunContext, node: str, calls: list[ModelCall], task: str | None = None) -> None:
     for call in calls:
-        ctx.recorder.step(
-            node,
-            "model_call",
-            call.name,
-            arguments=call.arguments,
-            output=call.output,
-            started=call.started,
-            duration_s=call.duration_s,
-            messages_digest=call.messages_digest,
-            raw_output=call.raw_output,
-            task=task,
-        )
+        ctx.recorder.model_call(node, call, task=task)
 
 
 def record_error(ctx: RunContext, node: str, what: str, exc: BaseException) -> str:
     message = f"{what}: {type(exc).__name__}: {exc}"
-    ctx.recorder.step(node, "error", what, output={"error": message, "type": type(exc).__name__})
+    ctx.recorder.error(node, what, message, type(exc).__name__)
     return message

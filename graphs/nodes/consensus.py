@@ -20,11 +20,10 @@ def consensus(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         )
         if not ctx.use_metadata:
             result.reason += " (metadata use is off)"
-    ctx.recorder.step(
+    ctx.recorder.decision(
         "consensus",
-        "decision",
         ctx.strategy,
+        result.model_dump(mode="json", exclude={"ranked"}),
         arguments={"strategy": ctx.strategy, "options": ctx.strategy_options, "candidates": len(state.candidates)},
-        output=result.model_dump(mode="json", exclude={"ranked"}),
     )
     return {"result": result}

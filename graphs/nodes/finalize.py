@@ -40,5 +40,5 @@ def summarize(result: ConsensusResult | None, evidence: list[Evidence]) -> str:
 def finalize(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     ctx = runtime.context
     summary = summarize(state.result, state.evidence)
-    ctx.recorder.step("finalize", "decision", "finalize", output={"summary": summary, "stop_reason": state.stop_reason})
+    ctx.recorder.decision("finalize", "finalize", {"summary": summary, "stop_reason": state.stop_reason})
     return {"summary": summary}

@@ -20,18 +20,50 @@ from typing import Any
 
 from langchain_core.messages import AIMessage
 
-from ..policy import PlanStep, Policy, Proposal, ProposalTask, RunView
+from ..policy import PlanStep, Policy, Proposal, ProposalTask, RunView, register_policy
 from .metadata import MetadataLane, MetadataPlay
 from .online import OsmLane, OsmVerifyPlay, WebSearchPlay
 from .playbook import Lane, Play
 from .reading import AnalyzeTextPlay, ReadTextPlay
 from .text_lane import TextLane
 
+#: Plays and lanes by name, so a policy's description rebuilds it (replay, resume).
+#: Plug-ins add theirs with :func:`register_play` / :func:`register_lane`.
+PLAYS: dict[str, type[Play]] = {}
+LANES: dict[str, type[Lane]] = {}
+
+
+def register_play(cls: type[Play]) -> type[Play]:
+    PLAYS[cls.name] = cls
+    return cls
+
+
+def register_lane(cls: type[Lane]) -> type[Lane]:
+    LANES[cls.name] = cls
+    return cls
+
+
+for _play in (MetadataPlay, ReadTextPlay, AnalyzeTextPlay, WebSearchPlay, OsmVerifyPlay):
+    register_play(_play)
+for _lane in (MetadataLane, TextLane, OsmLane):
+    register_lane(_lane)
+
 
 class HeuristicPolicy(Policy):
     """A fixed playbook of plays, then one proposal per lane that has candidates."""
 
     name = "heuristic"
+
+    @classmethod
+    def from_description(cls, description: dict[str, Any], **parts: Any) -> HeuristicPolicy:
+        """The policy a trace header describes (plays and lanes by registered name)."""
+        missing = [n for n in description.get("plays", []) if n not in PLAYS]
+        missing += [n for n in description.get("lanes", []) if n not in LANES]
+        if missing:
+            raise ValueError(f"unknown play or lane {', '.join(map(repr, missing))}: register it, or pass the policy")
+        plays = [PLAYS[n]() for n in description["plays"]] if "plays" in description else None
+        lanes = [LANES[n]() for n in description["lanes"]] if "lanes" in description else None
+        return cls(plays, lanes)
 
     def __init__(self, plays: Sequence[Play] | None = None, lanes: Sequence[Lane] | None = None) -> None:
         self.plays = (
@@ -63,3 +95,6 @@ class HeuristicPolicy(Policy):
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "plays": [p.name for p in self.plays], "lanes": [lane.name for lane in self.lanes]}
+
+
+register_policy(HeuristicPolicy)

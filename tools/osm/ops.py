@@ -158,15 +158,21 @@ class OsmResult:
     def geojson(self) -> dict[str, Any]:
         return to_geojson(self.matches)
 
+    def meta(self) -> dict[str, Any]:
+        """How the call went (endpoint, cache hit, attempts): kept apart from ``data``."""
+        answer = self.answer
+        return {
+            "endpoint": answer.endpoint if answer else None,
+            "cached": answer.cached if answer else False,
+            "attempts": answer.attempts if answer else 0,
+        }
+
     def data(self) -> dict[str, Any]:
         """Everything a trace needs to replay the call: the QL, the matches with geometry, the source."""
         answer = self.answer
         return {
             "kind": self.kind,
             "query": self.query,
-            "endpoint": answer.endpoint if answer else None,
-            "cached": answer.cached if answer else False,
-            "attempts": answer.attempts if answer else 0,
             "osm_timestamp": answer.timestamp if answer else None,
             "elements": answer.raw_elements if answer else 0,
             "count": sum(m.role == "a" for m in self.matches),

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from ..base import GeoTool
 from ..evidence import Observation, ToolSource
 from ..net import NetError
+from ..tool_settings import OsmSettings
 from .client import net_message
 from .ql import OsmQueryError
 from .query import Around, BBox, FeatureQuery, OsmType, TagValue
@@ -108,6 +109,8 @@ class OsmVerifyArgs(BaseModel):
 
 class _OsmTool(GeoTool):
     kind: ClassVar[str] = "osm"
+    online: ClassVar[bool] = True
+    settings_model: ClassVar[type[BaseModel] | None] = OsmSettings
 
     def _ops(self) -> Any:
         from .ops import OsmOps
@@ -136,7 +139,7 @@ class _OsmTool(GeoTool):
         lines += [f"- {e.value} (confidence {e.confidence:.2f}) {e.provenance}" for e in evidence[:MAX_TEXT_LINES]]
         if len(evidence) > MAX_TEXT_LINES:
             lines.append(f"... and {len(evidence) - MAX_TEXT_LINES} more")
-        return Observation(text="\n".join(lines), evidence=evidence, data=result.data())
+        return Observation(text="\n".join(lines), evidence=evidence, data=result.data(), meta=result.meta())
 
 
 class OsmSearchTool(_OsmTool):
