@@ -19,7 +19,7 @@ from tools.base import SharedResources
 from tools.errors import ConfigError, GeoSleuthError, RunError
 from tools.gazetteer import Gazetteer
 from tools.hints import Hint
-from tools.registry import default_registry
+from tools.registry import ToolKind, default_registry
 
 from .location import Location
 from .session import RunRequest, RunSession
@@ -75,7 +75,7 @@ class Agent:
         tools: Iterable[Any] = (),
     ) -> None:
         self.settings = settings or Settings()
-        self.disabled_kinds = frozenset(disable)
+        self.disabled_kinds = self._check_kinds(disable)
         self.tool_settings = dict(tool_settings or {})
         self.strategy = self._check_strategy(strategy or self.settings.strategy)
         self.budget = Budget.coerce(budget)
@@ -108,6 +108,14 @@ class Agent:
         if policy["samples"] < 1:
             raise ConfigError("samples must be >= 1")
         return ModelPolicy(load_model(model, **backend), ModelPolicySettings(**policy))
+
+    @staticmethod
+    def _check_kinds(kinds: Iterable[str]) -> frozenset[str]:
+        chosen = frozenset(str(k) for k in kinds)
+        unknown = sorted(chosen - {str(k) for k in ToolKind})
+        if unknown:
+            raise ConfigError(f"unknown tool kind(s) {', '.join(unknown)}; choose from {', '.join(map(str, ToolKind))}")
+        return chosen
 
     @staticmethod
     def _check_strategy(strategy: str) -> str:

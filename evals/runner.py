@@ -30,6 +30,7 @@ from typing import Any
 from agent import Agent, GeoSleuthError
 from agent.location import Location
 from graphs.trace import package_versions, read_trace
+from tools.registry import ToolKind
 from tools.errors import ConfigError, TraceError
 from tools.geo import haversine_km
 
@@ -37,7 +38,7 @@ from .datasets import load_dataset
 from .items import EvalItem
 
 #: Tool kinds an ablation can switch off, by flag name.
-ABLATIONS = {"ocr": ("ocr",), "web": ("search",), "osm": ("osm",), "model": ()}
+ABLATIONS = {"ocr": (ToolKind.OCR,), "web": (ToolKind.SEARCH,), "osm": (ToolKind.OSM,), "model": ()}
 
 
 @dataclass

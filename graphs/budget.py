@@ -9,17 +9,18 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tools.errors import ConfigError
+from tools.registry import ToolKind
 
 #: Per-kind limits in the range agentic geolocators use (GeoVista allows a few crops,
 #: a couple of searches and about six rounds). Kinds not listed are limited only by
 #: the overall ``max_tool_calls``.
 DEFAULT_PER_KIND = {
-    "image": 8,
-    "ocr": 12,
-    "text": 12,
-    "search": 3,
-    "osm": 4,
-    "metadata": 4,
+    ToolKind.IMAGE: 8,
+    ToolKind.OCR: 12,
+    ToolKind.TEXT: 12,
+    ToolKind.SEARCH: 3,
+    ToolKind.OSM: 4,
+    ToolKind.METADATA: 4,
 }
 
 

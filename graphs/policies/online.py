@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from tools.evidence import Candidate, Evidence
+from tools.registry import ToolKind
 from tools.salience import salience
 from tools.streets import find_street_words
 
@@ -61,7 +62,7 @@ class WebSearchPlay(Play):
         if len(texts) >= 2:
             queries.append(f"{_quote(texts[0])} {_quote(texts[1])}")
         queries += [_quote(text) for text in texts[:1]]
-        queries = list(dict.fromkeys(queries))[: min(MAX_QUERIES, view.calls_left("search"))]
+        queries = list(dict.fromkeys(queries))[: min(MAX_QUERIES, view.calls_left(ToolKind.SEARCH))]
         return [(SEARCH_TOOL, {"query": query, "max_results": 8}) for query in queries]
 
 
@@ -97,7 +98,7 @@ class OsmVerifyPlay(Play):
             for c in spots[:MAX_VERIFY_CANDIDATES]
             for text in texts
         ]
-        return calls[: view.calls_left("osm")]
+        return calls[: view.calls_left(ToolKind.OSM)]
 
 
 def _feature_label(item: Evidence) -> str:
