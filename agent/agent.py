@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 from graphs.budget import Budget
 from graphs.consensus import STRATEGIES
 from graphs.graph import build_graph
+from graphs.network import NetworkPolicy
 from graphs.policies.heuristic import HeuristicPolicy
 from graphs.policy import Policy
 from tools.base import SharedResources
@@ -53,6 +54,12 @@ class Agent:
         model_options: backend options (``adapter``, ``device``, ``dtype``, ``api_key``,
             ``tool_protocol``, ...) and policy settings (``samples``, ``temperature``,
             ``max_rounds``, ``hybrid``), over the ``GEOSLEUTH_MODEL_*`` settings.
+        online: let runs send requests off this machine (web search, Overpass, ...):
+            ``True``, or the tool names/kinds allowed (``["search"]``). Default: offline
+            (``GEOSLEUTH_ONLINE=1`` to change it). Every request that leaves is recorded in
+            the run's egress record (``Location.egress`` and the trace).
+        allow_image_upload: let tools send the photo itself (reverse image search); needs
+            ``online`` too.
         tools: more tools for this agent's runs: LangChain tool objects, ``GeoTool``
             classes or :class:`~tools.registry.ToolSpec` s (a tool named like a built-in
             one replaces it). Installed plug-ins (entry point group ``geosleuth.tools``)
@@ -73,8 +80,13 @@ class Agent:
         model: Any = None,
         model_options: Mapping[str, Any] | None = None,
         tools: Iterable[Any] = (),
+        online: bool | Iterable[str] | None = None,
+        allow_image_upload: bool | None = None,
     ) -> None:
         self.settings = settings or Settings()
+        chosen = online if online is not None else (self.settings.online_services or self.settings.online)
+        upload = self.settings.allow_image_upload if allow_image_upload is None else allow_image_upload
+        self.network = NetworkPolicy.coerce(chosen, allow_image_upload=upload)
         self.disabled_kinds = self._check_kinds(disable)
         self.tool_settings = dict(tool_settings or {})
         self.strategy = self._check_strategy(strategy or self.settings.strategy)

@@ -68,6 +68,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="show the candidates and ask before answering (accept, pick, reject, hint)",
     )
     locate.add_argument("--ocr-backend", choices=["auto", "rapidocr", "easyocr"], help="OCR engine (default: auto)")
+    locate.add_argument(
+        "--force", action="store_true", help="overwrite an existing --trace file (never the input image)"
+    )
+    network = locate.add_argument_group("network (default: offline, nothing leaves this machine)")
+    network.add_argument(
+        "--online",
+        nargs="?",
+        const="all",
+        metavar="SERVICES",
+        help="let online tools send requests (web search, Overpass); optionally only some, e.g. search,osm",
+    )
+    network.add_argument(
+        "--allow-image-upload",
+        action="store_true",
+        help="let tools send the photo itself (reverse image search); needs --online",
+    )
     model = locate.add_argument_group("model (default: the heuristic playbook; also GEOSLEUTH_MODEL)")
     model.add_argument(
         "--model",
@@ -133,7 +149,15 @@ def _locate(args: argparse.Namespace) -> int:
         }.items()
         if value is not None
     }
-    agent = Agent(strategy=args.strategy, settings=settings, model=args.model, model_options=options)
+    online = None if args.online is None else (True if args.online == "all" else args.online.split(","))
+    agent = Agent(
+        strategy=args.strategy,
+        settings=settings,
+        model=args.model,
+        model_options=options,
+        online=online,
+        allow_image_upload=True if args.allow_image_upload else None,
+    )
     budget = {"max_steps": args.max_steps} if args.max_steps is not None else None
     groups: list[list[str]] = [list(args.images)] if args.same_place else [[img] for img in args.images]
     results: list[tuple[str, Location]] = []
@@ -151,12 +175,14 @@ def _locate(args: argparse.Namespace) -> int:
                 question=args.question,
                 trace=_trace_target(args.trace, len(groups), index),
                 review=terminal_reviewer(sys.stdin, sys.stderr) if args.review else False,
+                overwrite_trace=args.force,
             )
         except GeoSleuthError as exc:
             failures += 1
             print(f"geosleuth: error: {exc}", file=sys.stderr)
             continue
         results.append((label, location))
+        print(f"geosleuth: {label}: {location.egress_summary()}", file=sys.stderr)
         if not args.json:
             print(render_location(location, title=label))
             if index < len(groups) - 1:

@@ -28,6 +28,7 @@ from tools.base import ToolContext
 from tools.errors import ConfigError, GeoSleuthError, RunError, UnsupportedInputError
 from tools.hints import Hint
 from tools.images import ImageRegistry, load_image
+from tools.net import EgressRecord
 
 from .location import Location
 
@@ -91,6 +92,19 @@ def _trace_target(agent: Agent, trace: str | Path | None, run_id: str, sources: 
     return target
 
 
+def remote_model_server(policy: Policy) -> str | None:
+    """The host of a model server off this machine, if the policy talks to one: its calls
+    carry the photo and what was read, so they belong in the egress record."""
+    from urllib.parse import urlsplit
+
+    described = policy.describe().get("model") if hasattr(policy, "describe") else None
+    url = described.get("base_url") if isinstance(described, dict) else None
+    host = urlsplit(str(url)).hostname if url else None
+    if not host or host in ("localhost", "::1") or host.startswith("127."):
+        return None
+    return host
+
+
 class RunSession:
     """A prepared run: its context (tools, images, recorder, budget) and initial state."""
 
@@ -100,6 +114,7 @@ class RunSession:
         self.state = state
         self.request = request
         self.started = time.perf_counter()
+        self.egress: list[EgressRecord] = []
 
     # ------------------------------------------------------------------ prepare
     @classmethod
@@ -132,7 +147,7 @@ class RunSession:
             images=registry,
             resources=agent.resources,
             cache_dir=agent.settings.cache_dir,
-            offline=agent.settings.offline,
+            offline=not agent.network.online,
             settings=agent.run_tool_settings(),
         )
         if recorder is None:
@@ -148,6 +163,13 @@ class RunSession:
         tools = wrap_tools(live_tools, registry, kinds) if wrap_tools is not None else live_tools
         kinds = {**kinds, **{name: str(getattr(tool, "kind", "other")) for name, tool in tools.items()}}
         journal = ImageJournal(recorder)
+        egress: list[EgressRecord] = []
+
+        def left_the_machine(record: EgressRecord) -> None:
+            egress.append(record)
+            recorder.egress(record)
+
+        tool_context.egress = left_the_machine
         context = RunContext(
             policy=policy,
             tools=tools,
@@ -163,12 +185,14 @@ class RunSession:
             review_decision=review_decision,
             journal=journal,
             kinds=kinds,
+            network=agent.network,
+            model_server=remote_model_server(policy),
         )
         infos = [entry.info() for entry in registry.roots()]
         if fresh:
             recorder.header(
                 images=infos,
-                config={**request.to_json(), **dict(header_extra or {})},
+                config={**request.to_json(), "network": agent.network.describe(), **dict(header_extra or {})},
                 policy=policy.describe(),
                 tools=[
                     {"name": name, "kind": kinds.get(name, "other"), "online": bool(getattr(tool, "online", False))}
@@ -179,7 +203,9 @@ class RunSession:
                 journal(entry)
             journal.flush("ingest", None)
         registry.listen(journal)
-        return cls(agent, context, RunState(question=request.question, images=infos), request)
+        session = cls(agent, context, RunState(question=request.question, images=infos), request)
+        session.egress = egress
+        return session
 
     # ------------------------------------------------------------------ run
     @property
@@ -246,6 +272,8 @@ class RunSession:
             images=[e.info() for e in context.tool_context.images.roots()],
             elapsed_s=round(elapsed, 4),
             trace_path=str(recorder.path) if recorder.path else None,
+            online=context.network.online,
+            egress=[*self.egress, *context.model_egress],
         )
         clock = context.clock
         recorder.close(

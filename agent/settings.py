@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import warnings
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tools.images import DEFAULT_MAX_PIXELS
@@ -23,7 +25,16 @@ class Settings(BaseSettings):
         default=None, description="Derived data and HTTP caches (default ~/.cache/geosleuth)."
     )
     max_image_pixels: int = Field(default=DEFAULT_MAX_PIXELS, gt=0, description="Refuse larger images.")
-    offline: bool = Field(default=False, description="Never try the network.")
+    online: bool = Field(
+        default=False, description="Let online tools (web search, Overpass, ...) send requests off this machine."
+    )
+    online_services: list[str] | None = Field(
+        default=None, description="When online, only these tools or tool kinds may (e.g. search,osm)."
+    )
+    allow_image_upload: bool = Field(
+        default=False, description="Let tools send the photo itself (reverse image search); needs online too."
+    )
+    offline: bool | None = Field(default=None, description="Deprecated: the opposite of GEOSLEUTH_ONLINE.")
     ocr_backend: str = Field(default="auto", description="OCR engine: auto (rapidocr), rapidocr or easyocr.")
     search_backend: str | None = Field(default=None, description="Web search: duckduckgo (default) or searxng.")
     searxng_url: str | None = Field(default=None, description="A SearxNG instance (its JSON API must be enabled).")
@@ -51,6 +62,18 @@ class Settings(BaseSettings):
     model_max_rounds: int = Field(default=6, ge=0, description="Tool rounds the model may take.")
     model_hybrid: bool = Field(default=True, description="Run the heuristic playbook first and show its evidence.")
 
+    @model_validator(mode="after")
+    def _offline_alias(self) -> Settings:
+        if self.offline is not None:
+            warnings.warn(
+                "GEOSLEUTH_OFFLINE is deprecated: runs are offline unless GEOSLEUTH_ONLINE=1",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            if self.offline:
+                self.online = False
+        return self
+
     def model_options(self) -> dict[str, Any]:
         """Backend options for :func:`agent.models.spec.load_model`."""
         return {
@@ -62,8 +85,9 @@ class Settings(BaseSettings):
             "tool_protocol": self.model_tool_protocol,
             "timeout_s": self.model_timeout_s,
             "max_tokens": self.model_max_tokens,
-            # offline: a hub id loads from the local cache at once instead of retrying the hub
-            "local_files_only": True if self.offline else None,
+            # a hub id loads from the local cache unless the run may go online (HF_HUB_OFFLINE,
+            # when set, decides as it does for transformers itself)
+            "local_files_only": None if self.online or os.environ.get("HF_HUB_OFFLINE") else True,
         }
 
     def policy_options(self) -> dict[str, Any]:

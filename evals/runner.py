@@ -30,9 +30,9 @@ from typing import Any
 from agent import Agent, GeoSleuthError
 from agent.location import Location
 from graphs.trace import package_versions, read_trace
-from tools.registry import ToolKind
 from tools.errors import ConfigError, TraceError
 from tools.geo import haversine_km
+from tools.registry import ToolKind
 
 from .datasets import load_dataset
 from .items import EvalItem

@@ -13,6 +13,7 @@ from tools.hints import Hint
 
 from .budget import Budget, Clock
 from .image_journal import ImageJournal
+from .network import NetworkPolicy
 from .policy import Policy
 from .trace import TraceRecorder
 
@@ -42,10 +43,21 @@ class RunContext:
     journal: ImageJournal | None = None
     #: The registry's kind of each tool by name (budget categories, the trace's tool_kind).
     kinds: dict[str, str] = field(default_factory=dict)
+    #: Which calls may leave the machine (offline unless the run was asked to go online).
+    network: NetworkPolicy = field(default_factory=NetworkPolicy)
+    #: Host of a model server off this machine (its calls are egress), else None.
+    model_server: str | None = None
+    #: Egress records of model calls (tools report theirs through the tool context).
+    model_egress: list[Any] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.clock is None:
             self.clock = Clock(self.budget.max_seconds)
+
+    def refusal(self, name: str, arguments: dict[str, Any]) -> str | None:
+        """Why the network switch refuses this call (None: it may run)."""
+        tool = self.tools.get(name)
+        return None if tool is None else self.network.refusal(tool, name, self.tool_kind(name), arguments)
 
     def tool_kind(self, name: str) -> str:
         if name in self.kinds:

@@ -54,6 +54,14 @@ class RunView:
     question: str | None
     use_metadata: bool
     gazetteer: Gazetteer | None = None
+    #: ``refusal(tool, arguments)``: why the network switch would refuse a call (None: allowed).
+    refusal: Any = None
+
+    def may_call(self, tool: str, arguments: dict[str, Any] | None = None) -> bool:
+        """Whether a call of this tool exists in the run and would not be refused (offline)."""
+        if tool not in self.tools:
+            return False
+        return self.refusal is None or self.refusal(tool, arguments or {}) is None
 
     def calls_left(self, kind: str) -> int:
         """How many more calls of a tool kind the budget allows."""

@@ -31,6 +31,7 @@ from .trace_schema import (
     TRACE_VERSION,
     CandidatesStep,
     DecisionStep,
+    EgressStep,
     ErrorInfo,
     ErrorStep,
     EvidenceStep,
@@ -308,6 +309,10 @@ class TraceRecorder:
                 meta=to_json(getattr(call, "meta", None) or {}),
             )
         )
+
+    def egress(self, record: Any, node: str = "act") -> int:
+        """Record a request that left the machine (a ``tools.net.EgressRecord``)."""
+        return self.add(EgressStep(index=0, node=node, name=record.service, timing=timing(), **record.model_dump()))
 
     def error(
         self, node: str, name: str, message: str, error_type: str | None = None, arguments: dict[str, Any] | None = None

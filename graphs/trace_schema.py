@@ -173,6 +173,24 @@ class ErrorStep(Step):
         return f"{self.name}: {self.error.message}"
 
 
+class EgressStep(Step):
+    """A request that left the machine (when: the step's timing): service, host, what
+    was sent (the OCR'd text of a query, "the photo", the Overpass QL), and the outcome."""
+
+    kind: Literal["egress"] = "egress"
+    service: str
+    host: str
+    method: str = "GET"
+    url: str = ""
+    sent: str = ""
+    outcome: str = "ok"
+    status: int | None = None
+    attempts: int = 1
+
+    def summary(self) -> str:
+        return f"{self.service} {self.host}: {self.sent[:80]!r} -> {self.outcome}"
+
+
 class FinalStep(Step):
     """The last line of a finished run: ``ok`` with the answer, or ``error``."""
 
@@ -238,6 +256,7 @@ for _model in (
     DecisionStep,
     ReviewStep,
     ErrorStep,
+    EgressStep,
     FinalStep,
 ):
     register_step_kind(_model)

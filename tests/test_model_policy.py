@@ -80,7 +80,7 @@ def test_scripted_model_drives_a_full_loop(street_photo, tmp_path):
             **settings_for(server.url("/api/interpreter"), server.url("/search")),
             "net_cache_dir": str(tmp_path),
         }
-        agent = Agent(model=model, model_options={"hybrid": False, "samples": 3}, tool_settings=settings)
+        agent = Agent(model=model, model_options={"hybrid": False, "samples": 3}, tool_settings=settings, online=True)
         location = agent.locate(street_photo, use_metadata=False)
 
     assert haversine_km(location.lat, location.lon, *PORTO) < 10

@@ -17,7 +17,7 @@ from tools.errors import ConfigError
 from tools.registry import ToolKind, default_registry, reset_default_registry
 
 PLUGIN = textwrap.dedent(
-    '''
+    """
     from typing import ClassVar
     from pydantic import BaseModel
     from tools.base import GeoTool
@@ -36,7 +36,7 @@ PLUGIN = textwrap.dedent(
             source = ToolSource(tool=self.name, arguments={"image": image})
             found = Evidence(kind="landmark", value="Torre de Belem", confidence=0.9, source=source)
             return Observation(text="Torre de Belem", evidence=[found])
-    '''
+    """
 )
 
 

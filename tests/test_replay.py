@@ -99,12 +99,15 @@ def test_model_run_replays_without_model_or_network(tmp_path):
             "net_cache_dir": str(tmp_path),
         }
         options = {"hybrid": False, "samples": 3}
-        recorded = Agent(model=ScriptedChatModel(respond=investigator), model_options=options, tool_settings=settings)
+        recorded = Agent(
+            model=ScriptedChatModel(respond=investigator), model_options=options, tool_settings=settings, online=True
+        )
         live = recorded.locate(photo, use_metadata=False, trace=tmp_path / "model.jsonl")
         fewer = Agent(
             model=ScriptedChatModel(respond=investigator),
             model_options={**options, "samples": 2},
             tool_settings=settings,
+            online=True,
         ).locate(photo, use_metadata=False)
     # no model, the search server gone: the replay answers every call from the trace
     plain = Agent(settings=None)

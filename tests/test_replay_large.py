@@ -40,7 +40,9 @@ def _read_then_crop(messages, tools, kwargs):
     if tools == ["answer"] or turn >= 2:
         return AIMessage(
             content="",
-            tool_calls=[call("answer", candidates=[{"lat": 38.71, "lon": -9.14, "label": "Lisbon", "confidence": 0.7}])],
+            tool_calls=[
+                call("answer", candidates=[{"lat": 38.71, "lon": -9.14, "label": "Lisbon", "confidence": 0.7}])
+            ],
         )
     if turn == 0:
         return AIMessage(content="", tool_calls=[call("read_text", image="img:0")])

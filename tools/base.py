@@ -58,6 +58,8 @@ class ToolContext:
     cache_dir: Path | None = None
     offline: bool = False
     settings: dict[str, Any] = field(default_factory=dict)
+    #: Told of every request that leaves the machine (the run's egress record).
+    egress: Any = None
     _net: Any = field(default=None, repr=False)
 
     def net(self) -> Any:
@@ -69,7 +71,7 @@ class ToolContext:
             known = set(NetSettings.__dataclass_fields__)
             chosen: dict[str, Any] = {"offline": self.offline, "cache_dir": self.cache_dir or default_cache_dir()}
             chosen.update({k[4:]: v for k, v in self.settings.items() if k.startswith("net_") and k[4:] in known})
-            self._net = NetClient(NetSettings(**chosen))
+            self._net = NetClient(NetSettings(**chosen), egress=self.egress)
         return self._net
 
 

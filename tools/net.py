@@ -27,9 +27,10 @@ from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+from pydantic import BaseModel
 
 from .cache import writable_dir
 from .errors import GeoSleuthError
@@ -199,6 +200,48 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
+class EgressRecord(BaseModel):
+    """One request that left the machine: to which service and host, what was sent, how
+    it ended. Runs keep these in their trace and on the Location, so an investigator can
+    say exactly what their material exposed."""
+
+    service: str
+    host: str
+    method: str = "GET"
+    url: str = ""
+    sent: str = ""
+    outcome: str = "ok"
+    status: int | None = None
+    attempts: int = 1
+
+
+Egress = Callable[[EgressRecord], None]
+
+#: Longest text kept of what a request sent (queries are short; Overpass QL can be long).
+MAX_SENT_CHARS = 2000
+
+
+def describe_sent(params: dict[str, Any] | None, data: Any) -> str:
+    """What a request carried, as a person would read it."""
+    parts = []
+    for fields in (params, data if isinstance(data, dict) else None):
+        if fields:
+            parts.append("&".join(f"{k}={v}" for k, v in fields.items() if v is not None))
+    if isinstance(data, (str, bytes)):
+        parts.append(data if isinstance(data, str) else f"<{len(data)} bytes>")
+    text = " | ".join(p for p in parts if p)
+    return text if len(text) <= MAX_SENT_CHARS else text[:MAX_SENT_CHARS] + "…"
+
+
+def _public_url(url: str) -> str:
+    """The URL without credentials or query string (the query is in ``sent``)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
 @dataclass
 class CallResult:
     data: Any
@@ -207,9 +250,13 @@ class CallResult:
 
 
 class NetClient:
-    """The one way tools talk to services. One per run (its reachability is per run)."""
+    """The one way tools talk to services. One per run (its reachability is per run).
+    ``egress`` is told of every request that went out (cache hits send nothing)."""
 
-    def __init__(self, settings: NetSettings | None = None, pacer: HostPacer | None = None) -> None:
+    def __init__(
+        self, settings: NetSettings | None = None, pacer: HostPacer | None = None, egress: Egress | None = None
+    ) -> None:
+        self.egress = egress
         self.settings = settings or NetSettings()
         self.pacer = pacer or PACER
         self.cache = ResponseCache(self.settings.cache_dir, self.settings.cache_ttl_s)
@@ -229,6 +276,25 @@ class NetClient:
     def get_json(self, url: str, *, params: dict[str, Any] | None = None, **kw: Any) -> CallResult:
         return self.request_json("GET", url, params=params, **kw)
 
+    def _report(
+        self, service: str | None, method: str, url: str, sent: str, outcome: str, status: int | None, attempts: int
+    ) -> None:
+        if self.egress is None:
+            return
+        host = urlsplit(url).hostname or url
+        self.egress(
+            EgressRecord(
+                service=service or host,
+                host=host,
+                method=method,
+                url=_public_url(url),
+                sent=sent,
+                outcome=outcome,
+                status=status,
+                attempts=attempts,
+            )
+        )
+
     def request_json(
         self,
         method: str,
@@ -239,8 +305,10 @@ class NetClient:
         headers: dict[str, str] | None = None,
         timeout_s: float | None = None,
         use_cache: bool = True,
+        service: str | None = None,
     ) -> CallResult:
-        """Send a request and parse its JSON body, with cache, pacing and retries."""
+        """Send a request and parse its JSON body, with cache, pacing and retries; every
+        request that goes out is reported to ``egress`` with what it sent."""
         key = self.cache.key(method, url, params, data)
         if use_cache:
             hit = self.cache.get(key)
@@ -248,6 +316,28 @@ class NetClient:
                 return CallResult(hit, cached=True, attempts=0)
         host, port = _endpoint(url)
         self._guard(host, port)
+        sent = describe_sent(params, data)
+        try:
+            result = self._send_json(method, url, host, port, params, data, headers, timeout_s, use_cache, key)
+        except NetError as exc:
+            self._report(service, method, url, sent, f"failed: {exc}", getattr(exc, "status", None), 0)
+            raise
+        self._report(service, method, url, sent, "ok", 200, result.attempts)
+        return result
+
+    def _send_json(
+        self,
+        method: str,
+        url: str,
+        host: str,
+        port: int,
+        params: dict[str, Any] | None,
+        data: dict[str, Any] | str | None,
+        headers: dict[str, str] | None,
+        timeout_s: float | None,
+        use_cache: bool,
+        key: str,
+    ) -> CallResult:
         merged = {"User-Agent": self.settings.user_agent, **(headers or {})}
         timeout = self.settings.timeout_s if timeout_s is None else timeout_s
         last = "no attempt made"
@@ -315,6 +405,23 @@ class NetClient:
                 return CallResult(hit, cached=True, attempts=0)
         host, port = _endpoint(host_url)
         self._guard(host, port)
+        sent = describe_sent(None, " ".join(str(p) for p in key_parts[1:]))
+        try:
+            result = self._call_live(host, fn, classify, use_cache, key)
+        except NetError as exc:
+            self._report(str(key_parts[0]), "GET", host_url, sent, f"failed: {exc}", None, 0)
+            raise
+        self._report(str(key_parts[0]), "GET", host_url, sent, "ok", None, result.attempts)
+        return result
+
+    def _call_live(
+        self,
+        host: str,
+        fn: Callable[[], Any],
+        classify: Callable[[BaseException], type[NetError] | None],
+        use_cache: bool,
+        key: str,
+    ) -> CallResult:
         for attempt in range(self.settings.retries + 1):
             self.pacer.wait(host, self.settings.min_interval_s)
             try:

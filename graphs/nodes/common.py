@@ -7,6 +7,7 @@ from typing import Any
 
 from tools.base import call_tool
 from tools.evidence import Evidence, Observation
+from tools.net import EgressRecord
 
 from ..context import RunContext
 from ..policy import ModelCall, RunView
@@ -29,6 +30,7 @@ def make_view(state: RunState, ctx: RunContext) -> RunView:
         question=state.question,
         use_metadata=ctx.use_metadata,
         gazetteer=ctx.gazetteer,
+        refusal=ctx.refusal,
     )
 
 
@@ -37,8 +39,11 @@ def run_tool(ctx: RunContext, node: str, name: str, arguments: dict[str, Any], c
     followed by the images the call registered."""
     started, t0 = time.time(), time.perf_counter()
     tool = ctx.tools.get(name)
+    refusal = ctx.refusal(name, arguments)
     if tool is None:
         observation = Observation.failure(name, arguments, f"unknown tool {name!r}; available: {', '.join(ctx.tools)}")
+    elif refusal is not None:
+        observation = Observation.failure(name, arguments, refusal)
     else:
         observation = call_tool(tool, arguments, call_id)
     index = ctx.recorder.tool_call(
@@ -78,6 +83,16 @@ def record_evidence(ctx: RunContext, node: str, existing: int, items: list[Evide
 def record_model_calls(ctx: RunContext, node: str, calls: list[ModelCall], task: str | None = None) -> None:
     for call in calls:
         ctx.recorder.model_call(node, call, task=task)
+        if ctx.model_server is not None:  # the conversation, photo included, went to another machine
+            record = EgressRecord(
+                service="model server",
+                host=ctx.model_server,
+                method="POST",
+                sent=f"the conversation with the photo and {len(ctx.tool_context.images) - 1} derived image(s)",
+                outcome="ok",
+            )
+            ctx.model_egress.append(record)
+            ctx.recorder.egress(record, node)
 
 
 def record_error(ctx: RunContext, node: str, what: str, exc: BaseException) -> str:

@@ -52,7 +52,7 @@ class WebSearchPlay(Play):
     name = "web search"
 
     def calls(self, view: RunView) -> list[tuple[str, dict[str, Any]]]:
-        if SEARCH_TOOL not in view.tools or offline(view) or view.has_called(SEARCH_TOOL):
+        if not view.may_call(SEARCH_TOOL, {"query": "-"}) or offline(view) or view.has_called(SEARCH_TOOL):
             return []
         lines = sorted(
             ((salience(e.value) * e.confidence, e.value) for e in _read_lines(view)), key=lambda sv: (-sv[0], sv[1])
@@ -98,7 +98,7 @@ class OsmVerifyPlay(Play):
             for c in spots[:MAX_VERIFY_CANDIDATES]
             for text in texts
         ]
-        return calls[: view.calls_left(ToolKind.OSM)]
+        return [(name, args) for name, args in calls if view.may_call(name, args)][: view.calls_left(ToolKind.OSM)]
 
 
 def _feature_label(item: Evidence) -> str:

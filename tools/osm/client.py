@@ -176,7 +176,9 @@ class OverpassClient:
                     return self._answer(features, ql, hit, cached=True, attempts=0, skipped=skipped)
         attempts = 0
         for round_ in range(self.remark_retries + 1):
-            result = self.net.request_json("POST", self.url, data=form, timeout_s=self.http_timeout_s, use_cache=False)
+            result = self.net.request_json(
+                "POST", self.url, data=form, timeout_s=self.http_timeout_s, use_cache=False, service="overpass"
+            )
             attempts += result.attempts
             try:
                 features, skipped = parse_overpass(result.data, host=host)
