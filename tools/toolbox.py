@@ -9,6 +9,7 @@ from .image_tools import CropTool, EnhanceTool, RotateTool, ZoomTool
 from .metadata_tool import MetadataTool
 from .ocr import ReadTextTool
 from .osm import OsmProximityTool, OsmSearchTool, OsmVerifyTool
+from .sun.tools import ShadowLocateTool, SunPositionTool
 from .text_tool import AnalyzeTextTool
 from .web import WebSearchTool
 
@@ -30,6 +31,8 @@ def build_toolbox(
         OsmSearchTool(ctx=ctx),
         OsmProximityTool(ctx=ctx),
         OsmVerifyTool(ctx=ctx),
+        SunPositionTool(ctx=ctx),
+        ShadowLocateTool(ctx=ctx),
     ]
     if use_metadata:
         tools.insert(0, MetadataTool(ctx=ctx))

@@ -3,8 +3,9 @@
 The default playbook: metadata (when allowed), read the text of every image (OCR with
 zoom passes), analyse that text for clues; when online, search the web for the most
 distinctive text and check the street and shop names on OpenStreetMap near the best
-candidates. Then propose from three lanes - metadata, text, map - that verification
-and consensus weigh against each other.
+candidates; when the user measured shadows, check where the sun allows them. Then
+propose from three lanes - metadata, text, map - that verification and consensus
+weigh against each other.
 
 The playbook is a list of *plays*. On each planning round the first play that still
 has work returns its tool calls; when none has, the policy proposes. Proposals come
@@ -25,6 +26,7 @@ from .metadata import MetadataLane, MetadataPlay
 from .online import OsmLane, OsmVerifyPlay, WebSearchPlay
 from .playbook import Lane, Play
 from .reading import AnalyzeTextPlay, ReadTextPlay
+from .sun import SunPlay
 from .text_lane import TextLane
 
 
@@ -34,12 +36,19 @@ class HeuristicPolicy(Policy):
     name = "heuristic"
 
     def __init__(self, plays: Sequence[Play] | None = None, lanes: Sequence[Lane] | None = None) -> None:
+        self.lanes = list(lanes) if lanes is not None else [MetadataLane(), TextLane(), OsmLane()]
         self.plays = (
             list(plays)
             if plays is not None
-            else [MetadataPlay(), ReadTextPlay(), AnalyzeTextPlay(), WebSearchPlay(), OsmVerifyPlay()]
+            else [
+                MetadataPlay(),
+                ReadTextPlay(),
+                AnalyzeTextPlay(),
+                WebSearchPlay(),
+                OsmVerifyPlay(),
+                SunPlay(self.lanes),
+            ]
         )
-        self.lanes = list(lanes) if lanes is not None else [MetadataLane(), TextLane(), OsmLane()]
 
     def plan(self, view: RunView) -> PlanStep:
         for play in self.plays:
