@@ -140,7 +140,10 @@ def render_png(
     dpi: int = 100,
 ) -> Path:
     """Draw the likelihood map. Returns the path written."""
+    from matplotlib import patheffects
     from matplotlib.figure import Figure
+
+    halo = [patheffects.withStroke(linewidth=2.5, foreground="white")]
 
     region = sun_map.region
     lon_span = region.east - region.west
@@ -171,7 +174,8 @@ def render_png(
     if land:
         points = _land_points(region)
         if points is not None:
-            ax.scatter(points[1], points[0], s=0.3, c="#8a8a8a", marker=".", linewidths=0, rasterized=True, zorder=1)
+            size = max(0.3, min(2.0, 60.0 / lon_span))  # bigger dots where fewer places show
+            ax.scatter(points[1], points[0], s=size, c="#8a8a8a", marker=".", linewidths=0, rasterized=True, zorder=1)
     for level, style in ((BAND_LEVEL, "-"), (CORE_LEVEL, ":")):
         if sun_map.band(level).any() and not sun_map.band(level).all():
             ax.contour(
@@ -187,7 +191,14 @@ def render_png(
     for label, s_lat, s_lon in sun_map.subsolar_points():
         if region.south <= s_lat <= region.north and region.west <= s_lon <= region.east:
             ax.plot(s_lon, s_lat, marker="o", ms=9, mfc="#ffd700", mec="#a05a00", zorder=4)
-            ax.annotate(f"sun overhead {label}", (s_lon, s_lat), xytext=(6, 6), textcoords="offset points", fontsize=7)
+            ax.annotate(
+                f"sun overhead {label}",
+                (s_lon, s_lat),
+                xytext=(6, 6),
+                textcoords="offset points",
+                fontsize=7,
+                path_effects=halo,
+            )
     p_lat, p_lon, _ = sun_map.peak
     ax.plot(p_lon, p_lat, marker="*", ms=11, mfc="#1f4fff", mec="white", zorder=5)
     for check in checks:
@@ -198,8 +209,9 @@ def render_png(
             (check["lon"], check["lat"]),
             xytext=(6, -10),
             textcoords="offset points",
-            fontsize=7,
+            fontsize=8,
             color=colour,
+            path_effects=halo,
         )
     step = _graticule_step(min(lon_span, lat_span * 2))
     ax.set_xticks(np.arange(math.ceil(region.west / step) * step, region.east + 1e-9, step))
