@@ -64,6 +64,8 @@ def locate_hint(args: argparse.Namespace) -> Hint | str | None:
     """The ``--hint`` text, with any shadows and time folded in."""
     if not (getattr(args, "shadow", None) or getattr(args, "time", None)):
         return args.hint
+    if args.shadow and args.no_metadata and not args.time:
+        raise ConfigError("--shadow needs the capture time: give --time, or let the EXIF be read (no --no-metadata)")
     return Hint.coerce(args.hint, shadows=args.shadow or None, time=args.time)
 
 

@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from agent.cli import build_parser, main
+from tools.errors import ConfigError
 from tools.exif import read_exif
 from tools.geo import haversine_km
 from tools.sun import parse_time, sun_at
@@ -118,6 +119,8 @@ def test_locate_takes_shadows_and_a_time():
     hint = locate_hint(args)
     assert [m.height for m in hint.shadows] == [1.0, 2.0] and hint.time == "2026-03-20 16:00Z"
     assert locate_hint(build_parser().parse_args(["locate", "x.jpg", "--hint", "Lisbon"])) == "Lisbon"
+    with pytest.raises(ConfigError, match="--time"):
+        locate_hint(build_parser().parse_args(["locate", "x.jpg", "--shadow", "1:1", "--no-metadata"]))
 
 
 def test_sun_commands(tmp_path, capsys):

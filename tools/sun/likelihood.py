@@ -105,7 +105,7 @@ class Constraint:
         lats, lons = np.broadcast_arrays(np.asarray(lats, dtype=float), np.asarray(lons, dtype=float))
         total = np.zeros(lats.shape)
         predictions = []
-        zones = None
+        zones = codes = None
         for measurement, when in self.items:
             elevation = np.full(lats.shape, np.nan)
             azimuth = np.full(lats.shape, np.nan)
@@ -116,13 +116,18 @@ class Constraint:
                 instants[""] = instant
             else:
                 if zones is None:
-                    zones = zones_of(lats, lons)
-                by_instant: dict[dt.datetime, list[str]] = {}
-                for name in np.unique(zones[zones != ""]):
-                    instants[name] = when.utc_in(str(name))
-                    by_instant.setdefault(instants[name], []).append(name)
-                for instant, names in by_instant.items():
-                    mask = np.isin(zones, names)
+                    zones, codes = np.unique(zones_of(lats, lons), return_inverse=True)
+                    codes = codes.reshape(lats.shape)
+                # zones whose clocks agree that day share one instant: one sun field per instant
+                groups: dict[dt.datetime, int] = {}
+                group_of_zone = np.full(len(zones), -1)
+                for index, name in enumerate(zones):
+                    if name:
+                        instants[str(name)] = when.utc_in(str(name))
+                        group_of_zone[index] = groups.setdefault(instants[str(name)], len(groups))
+                cell_group = group_of_zone[codes]
+                for instant, group in groups.items():
+                    mask = cell_group == group
                     elevation[mask], azimuth[mask] = sun_field(lats[mask], lons[mask], instant)
             z = (elevation - measurement.observed_elevation) / measurement.elevation_sigma
             total = total + z * z
@@ -188,25 +193,25 @@ def fit_point(constraint: Constraint, lat: float, lon: float) -> PointFit:
 def fit_area(constraint: Constraint, lat: float, lon: float, radius_km: float) -> PointFit:
     """The best fit anywhere within ``radius_km`` of a place (sampled at its centre and on two
     rings): a region-sized candidate is consistent if any part of it is."""
-    best = fit_point(constraint, lat, lon)
     if radius_km <= 1.0:
-        return best
-    for fraction in (0.5, 1.0):
-        for bearing in range(0, 360, 45):
-            p_lat, p_lon = destination_point(lat, lon, bearing, radius_km * fraction)
-            fit = fit_point(constraint, p_lat, p_lon)
-            if fit.chi2 < best.chi2:
-                best = fit
-    return best
+        return fit_point(constraint, lat, lon)
+    points = [(lat, lon)] + [
+        destination_point(lat, lon, bearing, radius_km * fraction)
+        for fraction in (0.5, 1.0)
+        for bearing in range(0, 360, 45)
+    ]
+    chi2, _ = constraint.evaluate(np.array([p[0] for p in points]), np.array([p[1] for p in points]))
+    best = int(np.argmin(chi2)) if chi2[0] > chi2.min() else 0  # the centre unless somewhere fits better
+    return fit_point(constraint, *points[best])
 
 
 def consistent_offsets(constraint: Constraint, lat: float, lon: float) -> list[int]:
     """UTC offsets (minutes) at which the bare clock times would fit at this place."""
-    offsets = list(range(OFFSET_RANGE_MIN[0], OFFSET_RANGE_MIN[1] + 1, OFFSET_STEP_MIN))
+    limit = float(chi2_dist.isf(CONSISTENT_P, constraint.dof))  # p >= CONSISTENT_P <=> chi2 <= limit
     out = []
-    for offset in offsets:
+    for offset in range(OFFSET_RANGE_MIN[0], OFFSET_RANGE_MIN[1] + 1, OFFSET_STEP_MIN):
         chi2, _ = constraint.evaluate(np.array([lat]), np.array([lon]), offset_minutes=offset)
-        if math.isfinite(chi2[0]) and chi2_dist.sf(chi2[0], constraint.dof) >= CONSISTENT_P:
+        if chi2[0] <= limit:
             out.append(offset)
     return out
 
