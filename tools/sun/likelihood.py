@@ -190,16 +190,23 @@ def fit_point(constraint: Constraint, lat: float, lon: float) -> PointFit:
     return PointFit(lat=lat, lon=lon, chi2=float(chi2[0]), dof=constraint.dof, zone=zone, predicted=rows)
 
 
+#: Spacing of the points at which a wide candidate is sampled (a one-shadow band is
+#: several hundred km wide, so none slips between them).
+AREA_SAMPLE_KM = 150.0
+
+
 def fit_area(constraint: Constraint, lat: float, lon: float, radius_km: float) -> PointFit:
-    """The best fit anywhere within ``radius_km`` of a place (sampled at its centre and on two
-    rings): a region-sized candidate is consistent if any part of it is."""
+    """The best fit anywhere within ``radius_km`` of a place (sampled at its centre and on
+    rings about ``AREA_SAMPLE_KM`` apart): a region-sized candidate is consistent if any
+    part of it is."""
     if radius_km <= 1.0:
         return fit_point(constraint, lat, lon)
-    points = [(lat, lon)] + [
-        destination_point(lat, lon, bearing, radius_km * fraction)
-        for fraction in (0.5, 1.0)
-        for bearing in range(0, 360, 45)
-    ]
+    points = [(lat, lon)]
+    rings = max(2, math.ceil(radius_km / AREA_SAMPLE_KM))
+    for ring in range(1, rings + 1):
+        distance = radius_km * ring / rings
+        count = max(8, math.ceil(2 * math.pi * distance / AREA_SAMPLE_KM))
+        points += [destination_point(lat, lon, 360.0 * i / count, distance) for i in range(count)]
     chi2, _ = constraint.evaluate(np.array([p[0] for p in points]), np.array([p[1] for p in points]))
     best = int(np.argmin(chi2)) if chi2[0] > chi2.min() else 0  # the centre unless somewhere fits better
     return fit_point(constraint, *points[best])
