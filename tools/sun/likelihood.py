@@ -213,7 +213,8 @@ def fit_area(constraint: Constraint, lat: float, lon: float, radius_km: float) -
 
 
 def consistent_offsets(constraint: Constraint, lat: float, lon: float) -> list[int]:
-    """UTC offsets (minutes) at which the bare clock times would fit at this place."""
+    """UTC offsets (minutes) at which the bare clock times would fit at this place (one
+    camera clock: the same offset for every measurement without a zone)."""
     limit = float(chi2_dist.isf(CONSISTENT_P, constraint.dof))  # p >= CONSISTENT_P <=> chi2 <= limit
     out = []
     for offset in range(OFFSET_RANGE_MIN[0], OFFSET_RANGE_MIN[1] + 1, OFFSET_STEP_MIN):

@@ -165,6 +165,7 @@ class ShadowLocateArgs(BaseModel):
 
 
 def check_report(constraint: Constraint, point: CheckPoint) -> dict[str, Any]:
+    """How one place fits; with a bare clock time also its zone and the offsets that would fit."""
     fit: PointFit = fit_area(constraint, point.lat, point.lon, point.radius_km)
     label = point.label or fmt_point(point.lat, point.lon)
     row: dict[str, Any] = {
@@ -188,6 +189,7 @@ def check_report(constraint: Constraint, point: CheckPoint) -> dict[str, Any]:
 
 
 def check_sentence(row: dict[str, Any]) -> str:
+    """A check in words, for the evidence and the command line."""
     verdict = "consistent" if row["consistent"] else "INCONSISTENT"
     text = f"{row['label']}: {verdict} ({row['why']})"
     if "fitting_offsets" in row:
