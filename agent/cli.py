@@ -12,7 +12,7 @@ from pathlib import Path
 from graphs.consensus import STRATEGIES
 from tools.errors import GeoSleuthError
 
-from . import osm_cli, tools_cli
+from . import osm_cli, sun_cli, tools_cli
 from .agent import Agent
 from .location import Location
 from .render import render_location
@@ -61,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     locate.add_argument("--country", action="append", metavar="CC", help="restrict to a country (repeatable)")
     locate.add_argument("--bbox", type=_bbox, metavar="S,W,N,E", help="restrict to a bounding box")
     locate.add_argument("--question", help="the question asked about the image (kept in the trace)")
+    sun_cli.add_locate_options(locate)
     locate.add_argument("--max-steps", type=int, metavar="N", help="planning rounds before answering")
     locate.add_argument(
         "--review",
@@ -111,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.set_defaults(handler=_replay)
     osm_cli.register(commands)
     tools_cli.register(commands)
+    sun_cli.register(commands)
     _register_plugins(commands)
     return parser
 
@@ -168,7 +170,7 @@ def _locate(args: argparse.Namespace) -> int:
             location = agent.locate(
                 group if len(group) > 1 else group[0],
                 use_metadata=not args.no_metadata,
-                hint=args.hint,
+                hint=sun_cli.locate_hint(args),
                 country=args.country,
                 bbox=args.bbox,
                 budget=budget,

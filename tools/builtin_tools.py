@@ -6,6 +6,7 @@ from .image_tools import CropTool, EnhanceTool, RotateTool, ZoomTool
 from .metadata_tool import MetadataTool
 from .ocr import ReadTextTool
 from .osm import OsmProximityTool, OsmSearchTool, OsmVerifyTool
+from .sun.tools import ShadowLocateTool, SunPositionTool
 from .text_tool import AnalyzeTextTool
 from .web import WebSearchTool
 
@@ -21,4 +22,6 @@ BUILTIN_TOOLS = (
     OsmSearchTool,
     OsmProximityTool,
     OsmVerifyTool,
+    SunPositionTool,
+    ShadowLocateTool,
 )
