@@ -74,3 +74,7 @@ class Clock:
 
     def expired(self) -> bool:
         return self.elapsed() >= self.max_seconds
+
+    def deadline(self) -> float:
+        """The ``time.monotonic()`` moment the run's wall time is up (tools are cancelled there)."""
+        return self.started + self.max_seconds
