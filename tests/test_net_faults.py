@@ -168,7 +168,7 @@ def test_retry_after_longer_than_the_client_waits_fails_at_once(tmp_path):
 def test_a_body_over_the_cap_is_refused_while_streaming(tmp_path):
     with ScriptedServer() as server:
         server.route("/x", Reply(stream=two_hundred_mb))
-        with pytest.raises(ResponseTooLargeError, match="over 1.05 MB"):
+        with pytest.raises(ResponseTooLargeError, match=r"over 1\.05 MB"):
             client(tmp_path, max_response_bytes=1 << 20).get_json(server.url("/x"))
         server.route("/y", Reply(200, {"ok": 1}))
         assert client(tmp_path, max_response_bytes=1 << 20).get_json(server.url("/y")).data == {"ok": 1}

@@ -23,6 +23,7 @@ Every request goes through one path that:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import random
@@ -254,10 +255,8 @@ class _Watchdog:
 
     def _fire(self) -> None:
         self.fired = True
-        try:
+        with contextlib.suppress(OSError):  # already closed: nothing left to stop
             self._sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass  # already closed: nothing left to stop
 
     def cancel(self) -> None:
         if self._timer is not None:
