@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from tools.images import DEFAULT_MAX_PIXELS
+from tools.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
 
 
 class Settings(BaseSettings):
@@ -23,6 +23,9 @@ class Settings(BaseSettings):
         default=None, description="Derived data and HTTP caches (default ~/.cache/geosleuth)."
     )
     max_image_pixels: int = Field(default=DEFAULT_MAX_PIXELS, gt=0, description="Refuse larger images.")
+    max_image_bytes: int = Field(
+        default=DEFAULT_MAX_BYTES, gt=0, description="Refuse larger image files, before reading them."
+    )
     offline: bool = Field(default=False, description="Never try the network.")
     ocr_backend: str = Field(default="auto", description="OCR engine: auto (rapidocr), rapidocr or easyocr.")
     search_backend: str | None = Field(default=None, description="Web search: duckduckgo (default) or searxng.")
