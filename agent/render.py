@@ -48,6 +48,11 @@ def render_location(location: Location, title: str | None = None, max_evidence: 
                 f"    {rank}. {cand.lat:.4f}, {cand.lon:.4f}  score {cand.score:.2f}  {cand.label}"
                 + (f"  <- {', '.join(cand.sources)}" if cand.sources else "")
             )
+    outside = [c for c in location.candidates if c.details.get("outside_constraint")]
+    if not location.answered and outside:
+        lines.append("  Outside the constraint (not an answer):")
+        for cand in outside[:3]:
+            lines.append(f"    - {cand.lat:.4f}, {cand.lon:.4f}  score {cand.score:.2f}  {cand.label}")
     if location.trace_path:
         lines.append(f"  Trace:      {location.trace_path}")
     return "\n".join(lines)
