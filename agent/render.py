@@ -31,6 +31,8 @@ def render_location(location: Location, title: str | None = None, max_evidence: 
         lines.append(f"  No answer:  {location.reason or 'no evidence'}")
     if location.summary and location.answered:
         lines.append(f"  Why:        {location.summary}")
+    for item in [e for e in location.evidence if e.kind == "tampering"][:2]:
+        lines.append(f"  Warning:    possible tampering [{item.id}]: {item.value}")
     if location.evidence:
         lines.append(f"  Evidence ({len(location.evidence)}):")
         for item in location.evidence[:max_evidence]:

@@ -29,6 +29,7 @@ EVIDENCE_KINDS = (
     "osm_feature",
     "model_observation",
     "hint",
+    "tampering",
 )
 
 
