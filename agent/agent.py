@@ -27,6 +27,7 @@ from tools.errors import ConfigError, GeoSleuthError, RunError, UnsupportedInput
 from tools.gazetteer import Gazetteer
 from tools.hints import Hint
 from tools.images import ImageRegistry, load_image
+from tools.redact import redact
 from tools.toolbox import build_toolbox
 
 from .location import Location
@@ -207,17 +208,19 @@ class Agent:
         infos = [entry.info() for entry in registry.roots()]
         recorder.header(
             images=infos,
-            config={
-                "policy": policy.describe(),
-                "strategy": run_strategy,
-                "budget": run_budget.model_dump(),
-                "use_metadata": use_metadata,
-                "hint": run_hint.model_dump(mode="json") if run_hint else None,
-                "question": question,
-                "tools": sorted(context.tools),
-                "disabled_kinds": sorted(disabled),
-                **({"replay_of": replay.trace.header.get("run_id"), "strict": replay.strict} if replay else {}),
-            },
+            config=redact(  # credentials in a model URL or a setting never reach the trace
+                {
+                    "policy": policy.describe(),
+                    "strategy": run_strategy,
+                    "budget": run_budget.model_dump(),
+                    "use_metadata": use_metadata,
+                    "hint": run_hint.model_dump(mode="json") if run_hint else None,
+                    "question": question,
+                    "tools": sorted(context.tools),
+                    "disabled_kinds": sorted(disabled),
+                    **({"replay_of": replay.trace.header.get("run_id"), "strict": replay.strict} if replay else {}),
+                }
+            ),
         )
         return context, RunState(question=question, images=infos)
 
