@@ -103,7 +103,7 @@ class NetSettings:
     #: deadline, when earlier, wins).
     call_timeout_s: float = 60.0
     #: Largest response body accepted (after decompression); larger ones are refused.
-    max_response_bytes: int = 32 * 1024 * 1024
+    max_response_bytes: int = 32_000_000
     retries: int = 3
     backoff_s: float = 1.0
     max_backoff_s: float = 30.0
