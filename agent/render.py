@@ -49,6 +49,7 @@ def render_location(location: Location, title: str | None = None, max_evidence: 
             lines.append(
                 f"    {rank}. {cand.lat:.4f}, {cand.lon:.4f}  score {cand.score:.2f}  {cand.label}"
                 + (f"  <- {', '.join(cand.sources)}" if cand.sources else "")
+                + ("  (outside the constraint)" if cand.details.get("outside_constraint") else "")
             )
     outside = [c for c in location.candidates if c.details.get("outside_constraint")]
     if not location.answered and outside:

@@ -125,13 +125,17 @@ class HostPacer:
         self._next: dict[str, float] = {}
         self._lock = threading.Lock()
 
-    def wait(self, host: str, interval: float) -> None:
+    def wait(self, host: str, interval: float, deadline: float | None = None) -> bool:
+        """Wait for this host's next slot; False (without taking it) when it comes after ``deadline``."""
         with self._lock:
             now = time.monotonic()
             start = max(now, self._next.get(host, 0.0))
+            if deadline is not None and start >= deadline:
+                return False
             self._next[host] = start + interval
         if start > now:
             time.sleep(start - now)
+        return True
 
 
 #: One pacer per process: politeness holds across runs and agents.
@@ -182,14 +186,15 @@ class Reachability:
         self._known: dict[tuple[str, int], str | None] = {}
         self._lock = threading.Lock()
 
-    def problem(self, host: str, port: int) -> str | None:
-        """None when the host accepts connections, else why not."""
+    def problem(self, host: str, port: int, deadline: float | None = None) -> str | None:
+        """None when the host accepts connections, else why not (the probe ends by ``deadline``)."""
         key = (host, port)
         with self._lock:
             if key in self._known:
                 return self._known[key]
+        timeout = self.timeout_s if deadline is None else max(0.05, min(self.timeout_s, deadline - time.monotonic()))
         try:
-            with socket.create_connection((host, port), timeout=self.timeout_s):
+            with socket.create_connection((host, port), timeout=timeout):
                 found = None
         except OSError as exc:
             found = f"{host}:{port} unreachable ({type(exc).__name__}: {exc})"
@@ -322,14 +327,13 @@ class NetClient:
             raise OfflineError("offline mode: network use is switched off")
         if deadline is not None and deadline <= time.monotonic():
             raise DeadlineExceededError(f"{host}: no time left ({self._deadline_reason(deadline)} is spent)")
-        problem = self.reachability.problem(host, port)
+        problem = self.reachability.problem(host, port, deadline)
         if problem:
             raise OfflineError(problem)
 
     def _pace(self, host: str, deadline: float) -> None:
-        if deadline - time.monotonic() <= 0:
+        if deadline - time.monotonic() <= 0 or not self.pacer.wait(host, self.settings.min_interval_s, deadline):
             raise DeadlineExceededError(f"{host}: no time left ({self._deadline_reason(deadline)} is spent)")
-        self.pacer.wait(host, self.settings.min_interval_s)
 
     # ------------------------------------------------------------------ requests
     def get_json(self, url: str, *, params: dict[str, Any] | None = None, **kw: Any) -> CallResult:
