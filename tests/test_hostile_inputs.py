@@ -115,6 +115,9 @@ API_CASES = [
     ApiCase("bbox-upside-down", lambda t: _jpeg(), ConfigError, "bbox", {"bbox": (10, 0, -10, 5)}),
     ApiCase("bbox-nan", lambda t: _jpeg(), ConfigError, "bbox", {"bbox": (float("nan"), 0, 1, 1)}),
     ApiCase("unknown-country", lambda t: _jpeg(), ConfigError, "unknown country", {"country": "Atlantis"}),
+    ApiCase("country-not-a-string", lambda t: _jpeg(), ConfigError, "countries", {"country": 123}),
+    ApiCase("country-list-with-none", lambda t: _jpeg(), ConfigError, "countries", {"country": [None]}),
+    ApiCase("bbox-not-numbers", lambda t: _jpeg(), ConfigError, "bbox", {"bbox": "abc"}),
 ]
 
 
