@@ -120,11 +120,19 @@ def test_a_hostile_service_costs_at_most_the_budget(fault, tmp_path):
     assert location.answered and location.city == "Lisbon"
 
 
-def test_a_tool_past_the_budget_is_cancelled_and_recorded(tmp_path):
-    location, elapsed = run_against(Reply(hang=True), tmp_path, net_timeout_s=60, net_retries=0)
+def test_a_tool_past_the_budget_is_cancelled_and_recorded(tmp_path, monkeypatch):
+    """A tool that ignores every deadline (stuck in a third-party call) is cut at the budget."""
+    from tools.web.tool import WebSearchTool
+
+    def stuck(self, **kwargs):
+        time.sleep(30)
+
+    monkeypatch.setattr(WebSearchTool, "execute", stuck)
+    location, elapsed = run_against(Reply(200, {}), tmp_path)
     assert elapsed < BUDGET_S + MARGIN_S
     search = next(s for s in location.trace if s.get("kind") == "tool_call" and s["name"] == "web_search")
-    assert "wall-time budget" in search["error"]
+    assert search["error"].startswith("cancelled: wall-time budget of 2 s ran out")
+    assert any(e.kind == "place_name" for e in location.evidence) and location.answered
 
 
 def client(tmp_path, **kw):

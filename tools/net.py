@@ -427,7 +427,8 @@ class NetClient:
                 raise OfflineError(f"{host}:{port} refused the connection") from None
             except (httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError) as exc:
                 timed_out = isinstance(exc, httpx.TimeoutException)
-                last = f"{type(exc).__name__} after {seconds:.3g} s" if timed_out else str(exc)
+                cut = f" ({self._deadline_reason(deadline)})" if seconds < timeout else ""
+                last = f"{type(exc).__name__} after {seconds:.3g} s{cut}" if timed_out else str(exc)
                 error = DeadlineExceededError if timed_out else NetError
                 if attempt < self.settings.retries and deadline - time.monotonic() > 0:
                     self.pause(self._backoff(attempt, None), deadline, host, last)
