@@ -1,7 +1,7 @@
 """``geosleuth osm``: OpenStreetMap name, tag and proximity searches from the command line.
 
     geosleuth osm search --tag amenity=pharmacy --name-pattern central --area Lisbon
-    geosleuth osm near --find amenity=cafe --near railway=station --within 150 --around 38.71,-9.14,2000
+    geosleuth osm near --find amenity=cafe --near railway=station --within 150 --around 38.71 -9.14 2000
     geosleuth osm verify 41.1496 -8.6057 "Rua de Santa Catarina" --radius-km 1
 
 Queries are compiled from these structured options with every value escaped; the
@@ -15,7 +15,10 @@ import json
 import sys
 from typing import Any
 
+from pydantic import ValidationError
+
 from tools.base import ToolContext
+from tools.errors import describe_validation_error
 from tools.images import ImageRegistry
 
 
@@ -29,26 +32,16 @@ def _tags(values: list[str] | None) -> dict[str, Any]:
     return tags
 
 
-def _floats(text: str, count: int, what: str) -> list[float]:
-    try:
-        values = [float(v) for v in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{what} must be {count} comma-separated numbers") from None
-    if len(values) != count:
-        raise argparse.ArgumentTypeError(f"{what} must be {count} comma-separated numbers")
-    return values
-
-
 def _area(args: argparse.Namespace) -> dict[str, Any]:
     if args.bbox:
-        south, west, north, east = _floats(args.bbox, 4, "--bbox")
+        south, west, north, east = args.bbox
         return {"bbox": {"south": south, "west": west, "north": north, "east": east}}
     if args.around:
-        lat, lon, radius = _floats(args.around, 3, "--around")
+        lat, lon, radius = args.around
         return {"around": {"lat": lat, "lon": lon, "radius_m": radius}}
     if args.area:
         return {"area_name": args.area}
-    raise argparse.ArgumentTypeError("give an area: --bbox S,W,N,E, --around LAT,LON,METRES or --area NAME")
+    raise argparse.ArgumentTypeError("give an area: --bbox S W N E, --around LAT LON METRES or --area NAME")
 
 
 def _selector(tags: list[str] | None, name: str | None, pattern: str | None) -> dict[str, Any]:
@@ -62,8 +55,20 @@ def _selector(tags: list[str] | None, name: str | None, pattern: str | None) -> 
 
 def _add_area(parser: argparse.ArgumentParser) -> None:
     area = parser.add_mutually_exclusive_group()
-    area.add_argument("--bbox", metavar="S,W,N,E", help="bounding box in degrees")
-    area.add_argument("--around", metavar="LAT,LON,M", help="disc of M metres around a point")
+    area.add_argument(
+        "--bbox",
+        nargs=4,
+        type=float,
+        metavar=("S", "W", "N", "E"),
+        help="bounding box in degrees: south west north east (or S,W,N,E; negative numbers welcome)",
+    )
+    area.add_argument(
+        "--around",
+        nargs=3,
+        type=float,
+        metavar=("LAT", "LON", "M"),
+        help="disc of M metres around a point (or LAT,LON,M)",
+    )
     area.add_argument("--area", metavar="NAME", help="a place name, resolved offline (e.g. 'Lisbon', 'Porto, PT')")
 
 
@@ -127,10 +132,11 @@ def run(args: argparse.Namespace) -> int:
 
     from .settings import Settings
 
-    settings = Settings().for_tools()
+    own = Settings()
+    settings = own.for_tools()
     if getattr(args, "overpass_url", None):
         settings["overpass_url"] = args.overpass_url
-    ops = OsmOps.from_context(ToolContext(images=ImageRegistry(), settings=settings))
+    ops = OsmOps.from_context(ToolContext(images=ImageRegistry(), settings=settings, offline=own.offline))
     try:
         if args.osm_command == "verify":
             result = ops.verify_candidate(args.lat, args.lon, args.text, args.radius_km)
@@ -149,8 +155,8 @@ def run(args: argparse.Namespace) -> int:
     except argparse.ArgumentTypeError as exc:
         print(f"geosleuth: error: {exc}", file=sys.stderr)
         return 2
-    except ValueError as exc:  # pydantic validation of the query
-        print(f"geosleuth: error: invalid query: {str(exc).splitlines()[0]}", file=sys.stderr)
+    except ValidationError as exc:  # the structured query broke a rule: name the field and the rule
+        print(f"geosleuth: error: invalid query: {describe_validation_error(exc)}", file=sys.stderr)
         return 2
     print(json.dumps(result.geojson(), indent=2, ensure_ascii=False) if args.geojson else _table(result))
     return 0

@@ -30,6 +30,7 @@ from tools.errors import ConfigError, GeoSleuthError, RunError, UnsupportedInput
 from tools.hints import Hint
 from tools.images import ImageRegistry, load_image
 from tools.net import EgressRecord
+from tools.redact import redact
 
 from .location import Location
 
@@ -143,7 +144,9 @@ class RunSession:
             sources = as_image_list(images)
             registry = ImageRegistry()
             for source in sources:
-                registry.add_loaded(load_image(source, max_pixels=agent.max_image_pixels))
+                registry.add_loaded(
+                    load_image(source, max_pixels=agent.max_image_pixels, max_bytes=agent.max_image_bytes)
+                )
         else:
             sources = []
         tool_context = ToolContext(
@@ -195,8 +198,8 @@ class RunSession:
         if fresh:
             recorder.header(
                 images=infos,
-                config={**request.to_json(), "network": network.describe(), **dict(header_extra or {})},
-                policy=policy.describe(),
+                config=redact({**request.to_json(), "network": network.describe(), **dict(header_extra or {})}),
+                policy=redact(policy.describe()),
                 tools=[
                     {"name": name, "kind": kinds.get(name, "other"), "online": bool(getattr(tool, "online", False))}
                     for name, tool in tools.items()

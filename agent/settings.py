@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from tools.images import DEFAULT_MAX_PIXELS
+from tools.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
 
 
 class Settings(BaseSettings):
@@ -35,6 +35,9 @@ class Settings(BaseSettings):
         default=False, description="Let tools send the photo itself (reverse image search); needs online too."
     )
     offline: bool | None = Field(default=None, description="Deprecated: the opposite of GEOSLEUTH_ONLINE.")
+    max_image_bytes: int = Field(
+        default=DEFAULT_MAX_BYTES, gt=0, description="Refuse larger image files, before reading them."
+    )
     ocr_backend: str = Field(default="auto", description="OCR engine: auto (rapidocr), rapidocr or easyocr.")
     search_backend: str | None = Field(default=None, description="Web search: duckduckgo (default) or searxng.")
     searxng_url: str | None = Field(default=None, description="A SearxNG instance (its JSON API must be enabled).")

@@ -32,6 +32,7 @@ from agent.location import Location
 from graphs.trace import package_versions, read_trace
 from tools.errors import ConfigError, TraceError
 from tools.geo import haversine_km
+from tools.redact import redact
 from tools.registry import ToolKind
 
 from .datasets import load_dataset
@@ -242,7 +243,7 @@ class Evaluator:
 
 def _check_run_file(config: EvalConfig, dataset: str) -> None:
     run_file = config.out / "run.json"
-    identity = config.identity()
+    identity = redact(config.identity())  # a model URL's credentials and API keys are never written
     if run_file.exists() and not config.fresh:
         previous = json.loads(run_file.read_text(encoding="utf-8"))
         if previous.get("identity") != identity or previous.get("dataset") != dataset:
@@ -255,7 +256,7 @@ def _check_run_file(config: EvalConfig, dataset: str) -> None:
             {
                 "dataset": dataset,
                 "identity": identity,
-                "config": {**asdict(config), "out": str(config.out)},
+                "config": redact({**asdict(config), "out": str(config.out)}),
                 "versions": package_versions(),
             },
             indent=2,

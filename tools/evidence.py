@@ -30,6 +30,7 @@ EVIDENCE_KINDS = (
     "model_observation",
     "hint",
     "sun",
+    "tampering",
 )
 
 

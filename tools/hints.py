@@ -70,6 +70,8 @@ class Hint(BaseModel):
             return ()
         if isinstance(value, str):
             value = [value]
+        if not isinstance(value, (list, tuple, set, frozenset)) or not all(isinstance(v, str) for v in value):
+            raise ValueError("countries must be ISO codes or English country names (a string or a list of strings)")
         return tuple(country_code(v) for v in value)
 
     @model_validator(mode="after")

@@ -16,6 +16,7 @@ from tools.evidence import Candidate, Evidence
 from tools.registry import ToolKind
 from tools.salience import salience
 from tools.streets import find_street_words
+from tools.tampering import tampered_ids
 
 from ..policy import RunView
 from .playbook import Lane, Play
@@ -39,7 +40,9 @@ def offline(view: RunView) -> bool:
 
 
 def _read_lines(view: RunView) -> list[Evidence]:
-    return [e for e in view.evidence if e.kind == "ocr_text" and not e.details.get("edge")]
+    """Lines worth searching for: not edge text, not text flagged as tampering."""
+    flagged = tampered_ids(view.evidence)
+    return [e for e in view.evidence if e.kind == "ocr_text" and not e.details.get("edge") and e.id not in flagged]
 
 
 def _quote(text: str) -> str:

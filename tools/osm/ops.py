@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import describe_validation_error
 from ..evidence import Evidence, GeoRef, ToolSource
 from .client import OverpassAnswer, OverpassClient
 from .features import OsmFeature
@@ -305,7 +306,7 @@ class OsmOps:
         try:
             around = Around(lat=lat, lon=lon, radius_m=radius_km * 1000.0)
         except ValueError as exc:
-            raise OsmQueryError(f"invalid candidate point: {exc}") from None
+            raise OsmQueryError(f"invalid candidate point: {describe_validation_error(exc)}") from None
         return compile_name_search(around, tolerant_name_regex(search), self.limits), key
 
     def verify_candidate(self, lat: float, lon: float, text: str, radius_km: float = 1.0) -> OsmResult:

@@ -29,6 +29,8 @@ _HINTS = {
     "service": "the Overpass server failed; try a smaller area or go on without it.",
     "overpass_runtime": "the query was too heavy for the server; search a smaller area or add filters.",
     "bad_response": "the server's answer was unusable; go on without it.",
+    "timeout": "the server did not answer in time; search a smaller area or go on without it.",
+    "too_large": "the answer was too large; search a smaller area, add filters or lower the limit.",
     "bad_query": "fix the arguments and call again.",
     "error": "the request failed; go on without it.",
 }
