@@ -8,7 +8,7 @@ from .base import ToolContext
 from .image_tools import CropTool, EnhanceTool, RotateTool, ZoomTool
 from .metadata_tool import MetadataTool
 from .ocr import ReadTextTool
-from .osm import OsmProximityTool, OsmSearchTool, OsmVerifyTool
+from .osm import OsmComboTool, OsmProximityTool, OsmSearchTool, OsmVerifyTool
 from .text_tool import AnalyzeTextTool
 from .web import WebSearchTool
 
@@ -30,6 +30,7 @@ def build_toolbox(
         OsmSearchTool(ctx=ctx),
         OsmProximityTool(ctx=ctx),
         OsmVerifyTool(ctx=ctx),
+        OsmComboTool(ctx=ctx),
     ]
     if use_metadata:
         tools.insert(0, MetadataTool(ctx=ctx))
