@@ -212,27 +212,18 @@ def _combo_table(result: Any) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tools.errors import GeoSleuthError
     from tools.osm import FeatureQuery, OsmOps
 
     from .settings import Settings
 
     if args.osm_command == "import":
-        try:
-            return _import(args)
-        except GeoSleuthError as exc:
-            print(f"geosleuth: error: {exc}", file=sys.stderr)
-            return 1
+        return _import(args)
     settings = Settings().for_tools()
     if getattr(args, "overpass_url", None):
         settings["overpass_url"] = args.overpass_url
     if getattr(args, "db", None):
         settings["osm_db"] = args.db
-    try:
-        ops = OsmOps.from_context(ToolContext(images=ImageRegistry(), settings=settings))
-    except GeoSleuthError as exc:
-        print(f"geosleuth: error: {exc}", file=sys.stderr)
-        return 1
+    ops = OsmOps.from_context(ToolContext(images=ImageRegistry(), settings=settings))
     try:
         if args.osm_command == "combo":
             from tools.osm import OsmComboArgs
@@ -269,8 +260,5 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:  # pydantic validation of the query
         print(f"geosleuth: error: invalid query: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 2
-    except GeoSleuthError as exc:  # offline, no index for the area, unreadable index
-        print(f"geosleuth: error: {exc}", file=sys.stderr)
-        return 1
     print(json.dumps(result.geojson(), indent=2, ensure_ascii=False) if args.geojson else _table(result))
     return 0

@@ -71,8 +71,12 @@ def offset(lat: float, lon: float, north_m: float, east_m: float) -> tuple[float
 
 
 def square(lat: float, lon: float, half_m: float) -> list[tuple[float, float]]:
-    return [offset(lat, lon, -half_m, -half_m), offset(lat, lon, -half_m, half_m),
-            offset(lat, lon, half_m, half_m), offset(lat, lon, half_m, -half_m)]
+    return [
+        offset(lat, lon, -half_m, -half_m),
+        offset(lat, lon, -half_m, half_m),
+        offset(lat, lon, half_m, half_m),
+        offset(lat, lon, half_m, -half_m),
+    ]
 
 
 def lisbon_extract(path: Path) -> Path:
@@ -102,5 +106,7 @@ def cluster_extract(path: Path, *, move_m: float = 0.0) -> Path:
         e.node(*offset(*base, -1500 - 700 * i, 0), highway="bus_stop")
         e.node(*offset(*base, 0, 1500 + 700 * i), amenity="cafe")
     e.way([offset(*base, -200, -300), offset(*base, 200, -300)], highway="residential", name="Hauptstraße")
-    e.multipolygon(square(*offset(*base, 300, 300), 80), square(*offset(*base, 300, 300), 20), leisure="park", name="Eckpark")
+    e.multipolygon(
+        square(*offset(*base, 300, 300), 80), square(*offset(*base, 300, 300), 20), leisure="park", name="Eckpark"
+    )
     return e.write(path)

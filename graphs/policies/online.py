@@ -74,8 +74,7 @@ class OsmVerifyPlay(Play):
     name = "map check"
 
     def calls(self, view: RunView) -> list[tuple[str, dict[str, Any]]]:
-        # only the map's own answers count: with a local OSM index (osm_db) the check runs
-        # offline even though web search has said "offline"
+        # with a local OSM index (osm_db) the check runs even after web search said "offline"
         if VERIFY_TOOL not in view.tools or offline(view, OSM_TOOLS) or view.has_called(VERIFY_TOOL):
             return []
         evidence = [e for e in view.evidence if e.kind not in ("exif", "osm_feature")]
@@ -102,6 +101,11 @@ class OsmVerifyPlay(Play):
             for c in spots[:MAX_VERIFY_CANDIDATES]
             for text in texts
         ]
+        if offline(view):
+            # the network is gone: only the checks a local OSM index answers are worth making
+            tool = view.tools[VERIFY_TOOL]
+            leaves = getattr(tool, "leaves_machine", None)
+            calls = [call for call in calls if leaves is not None and not leaves(call[1])]
         return calls[: view.calls_left("osm")]
 
 

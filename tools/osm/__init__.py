@@ -13,6 +13,7 @@ SQLite R*Tree or PostGIS), ``tools`` (osm_search, osm_proximity, osm_verify, osm
 
 from .areas import area_resolver, resolve_area_name
 from .client import DEFAULT_OVERPASS_URL, OverpassAnswer, OverpassClient, OverpassRuntimeError, parse_overpass
+from .combo import Combo, ComboResult, compile_combo, find_combos
 from .features import OsmFeature
 from .names import fold_name, match_quality, name_key, tolerant_name_regex
 from .ops import OsmMatch, OsmOps, OsmResult, to_geojson
@@ -30,7 +31,6 @@ from .query import (
     compile_query,
 )
 from .raw import validate_raw_ql
-from .combo import Combo, ComboResult, compile_combo, find_combos
 from .tools import (
     OsmComboArgs,
     OsmComboTool,
@@ -51,9 +51,9 @@ __all__ = [
     "ComboResult",
     "CompiledQuery",
     "FeatureQuery",
-    "OsmFeature",
     "OsmComboArgs",
     "OsmComboTool",
+    "OsmFeature",
     "OsmMatch",
     "OsmOps",
     "OsmProximityArgs",

@@ -249,9 +249,7 @@ class ComboResult:
         for rank, combo in enumerate(self.combos):
             for spec_index, feature in enumerate(combo.features):
                 items.append(
-                    feature.to_geojson(
-                        combo_rank=rank + 1, spec=spec_index, diameter_m=round(combo.diameter_m, 1)
-                    )
+                    feature.to_geojson(combo_rank=rank + 1, spec=spec_index, diameter_m=round(combo.diameter_m, 1))
                 )
         return {"type": "FeatureCollection", "features": items}
 

@@ -33,8 +33,8 @@ from typing import Any
 
 from ..evidence import Evidence, GeoRef, ToolSource
 from .client import OverpassAnswer, OverpassClient
-from .local.store import LocalIndex
 from .features import OsmFeature
+from .local.store import LocalIndex
 from .names import NameKey, match_quality, name_key, tolerant_name_regex
 from .ql import OsmQueryError
 from .query import (

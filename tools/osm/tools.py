@@ -264,7 +264,9 @@ class OsmComboArgs(BaseModel):
     within_m: float = Field(gt=0, le=5_000, description="Greatest distance in metres between any two of them.")
     bbox: BBox | None = Field(default=None, description="Search area {south, west, north, east} in degrees.")
     around: Around | None = Field(default=None, description="Search area as a circle {lat, lon, radius_m}.")
-    area_name: str | None = Field(default=None, max_length=200, description="Search area as a town name, e.g. 'Lisbon'.")
+    area_name: str | None = Field(
+        default=None, max_length=200, description="Search area as a town name, e.g. 'Lisbon'."
+    )
     limit: int | None = Field(default=None, ge=1, le=500, description="Most places to return (default 50).")
 
     def queries(self) -> tuple[list[FeatureQuery], FeatureQuery]:

@@ -166,7 +166,8 @@ class SqliteIndex(LocalIndex):
         self._bounds: Box | None = None
         if not create and self.meta("complete") != "1":
             raise OsmIndexError(
-                f"the OSM index at {self.path} is incomplete (an import was interrupted): run the import again to finish"
+                f"the OSM index at {self.path} is incomplete (an import was interrupted): "
+                "run the import again to finish it"
             )
 
     @property

@@ -252,7 +252,7 @@ def merge_boxes(boxes: list[Box], max_boxes: int = 64) -> list[Box]:
         return boxes
     cells: dict[tuple[int, int], list[float]] = {}
     for south, west, north, east in boxes:
-        key = (int(math.floor(south * 10)), int(math.floor(west * 10)))
+        key = (math.floor(south * 10), math.floor(west * 10))
         cell = cells.setdefault(key, [south, west, north, east])
         cell[0], cell[1] = min(cell[0], south), min(cell[1], west)
         cell[2], cell[3] = max(cell[2], north), max(cell[3], east)
