@@ -206,7 +206,11 @@ class PostgisIndex(LocalIndex):
                 yield Row(osm_type, int(osm_id), tags, shapely.from_wkb(bytes(geom)))
 
     def stats(self) -> dict[str, Any]:
-        counts = dict(self.conn.execute(f"SELECT osm_type, count(*) FROM {self.table} GROUP BY osm_type").fetchall())
+        counts = dict(
+            self.conn.execute(
+                f"SELECT osm_type, count(*) FROM {self.table} WHERE geom IS NOT NULL GROUP BY osm_type"
+            ).fetchall()
+        )
         size = self.conn.execute(f"SELECT pg_total_relation_size('{self.table}')").fetchone()[0]
         return {
             "backend": self.backend,
