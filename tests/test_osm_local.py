@@ -79,6 +79,17 @@ def test_import_keeps_named_and_feature_elements_with_their_shapes(sqlite_indexe
     assert south < 48.1 < north and west < 11.5 < east
 
 
+def test_an_osm_xml_extract_imports_like_its_pbf(sqlite_indexes, tmp_path):
+    xml = lisbon_extract(tmp_path / "lisbon.osm")
+    assert xml.read_text(encoding="utf-8").lstrip().startswith("<?xml")
+    index = import_extract(xml, tmp_path / "xml.sqlite", progress=False)
+    try:
+        sql = "SELECT osm_type, osm_id, tags, geom FROM features ORDER BY osm_type, osm_id"
+        assert index.conn.execute(sql).fetchall() == sqlite_indexes["lisbon"].conn.execute(sql).fetchall()
+    finally:
+        index.close()
+
+
 def test_a_killed_import_resumes_where_its_last_commit_left_it(extracts, sqlite_indexes, tmp_path):
     db = tmp_path / "resumed.sqlite"
     with pytest.raises(ImportInterrupted):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 
 from ..names import fold_name
 from ..query import NAME_KEYS_REGEX
@@ -57,8 +58,10 @@ def name_values(tags: Mapping[str, str]) -> list[str]:
     return [value for key, value in tags.items() if _NAME_KEYS.match(key)]
 
 
+@lru_cache(maxsize=65_536)
 def glued(text: str) -> str:
-    """Folded text without spaces: the form name prefilters compare."""
+    """Folded text without spaces: the form name prefilters compare (cached: an extract
+    repeats its street names many times)."""
     return fold_name(text).replace(" ", "")
 
 
