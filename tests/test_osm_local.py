@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import uuid
 from pathlib import Path
 from typing import Any
@@ -121,6 +122,10 @@ def test_bad_input_gets_clear_errors(tmp_path):
         open_index(tmp_path / "missing.sqlite")
     with pytest.raises(OsmIndexError, match="no extract"):
         import_extract(tmp_path / "missing.osm.pbf", tmp_path / "x.sqlite")
+    other = tmp_path / "other.sqlite"
+    sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.commit()
+    with pytest.raises(OsmIndexError, match="not a geosleuth OSM index"):
+        open_index(other)
     broken = tmp_path / "broken.osm.pbf"
     broken.write_bytes(b"not a pbf at all")
     with pytest.raises(OsmIndexError, match="could not read"):

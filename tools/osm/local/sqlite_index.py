@@ -1,6 +1,6 @@
 """The embedded local index: one SQLite file with an R*Tree, written from an extract by pyosmium.
 
-Layout (``schema_version`` 1):
+Layout (``schema_version`` 2; a file of another version is refused, to be imported again):
 
 * ``features(fid, osm_type, osm_id, name, names_glued, kinds, tags, geom)``: one row per
   kept element (see :mod:`.selection`), tags as JSON, the raw shape as WKB (a way's line,
@@ -23,6 +23,7 @@ import os
 import sqlite3
 import struct
 import sys
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -35,7 +36,7 @@ from ...errors import GeoSleuthError
 from .selection import FEATURE_KEYS, INCLUDE_KEYS, glued_names, wanted
 from .store import Box, LocalIndex, Prefilter, Row
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 DEFAULT_BATCH = 20_000
 _TYPE_CODE = {"node": "n", "way": "w", "relation": "r"}
 _CODE_TYPE = {v: k for k, v in _TYPE_CODE.items()}
@@ -167,10 +168,21 @@ class SqliteIndex(LocalIndex):
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self.conn = sqlite3.connect(str(self.path), check_same_thread=False)
-            self.conn.executescript(SCHEMA)
+            if create:
+                self.conn.executescript(SCHEMA)
+            elif self.conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone() is None:
+                raise sqlite3.DatabaseError("it has no meta table")
         except sqlite3.DatabaseError as exc:
             raise OsmIndexError(f"{self.path} is not a geosleuth OSM index: {exc}") from None
         self._bounds: Box | None = None
+        self._lock = threading.Lock()
+        version = self.meta("schema_version")
+        if version is not None and version != SCHEMA_VERSION:
+            self.conn.close()
+            raise OsmIndexError(
+                f"the OSM index at {self.path} has layout {version}, this version reads {SCHEMA_VERSION}: "
+                "import the extract again with --replace"
+            )
         if not create and self.meta("complete") != "1":
             raise OsmIndexError(
                 f"the OSM index at {self.path} is incomplete (an import was interrupted): "
@@ -357,7 +369,9 @@ class SqliteIndex(LocalIndex):
             f"ON f.fid = r.fid WHERE {' AND '.join(where)}"
         )
         for south, west, north, east in boxes:
-            for code, osm_id, tags, geom in self.conn.execute(sql, [east, west, north, south, *params]):
+            with self._lock:  # one connection shared by the runs of a process (their threads)
+                found = self.conn.execute(sql, [east, west, north, south, *params]).fetchall()
+            for code, osm_id, tags, geom in found:
                 yield Row(_CODE_TYPE[code], int(osm_id), json.loads(tags), shapely.from_wkb(geom))
 
     def stats(self) -> dict[str, Any]:
