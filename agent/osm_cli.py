@@ -195,7 +195,8 @@ def _import(args: argparse.Namespace) -> int:
         f"imported {args.extract} into {stats['location']}: {stats['nodes']:,} nodes, {stats['ways']:,} ways, "
         f"{stats['relations']:,} relations, {stats['bytes'] / 1e6:,.1f} MB"
     )
-    print(f"use it with --db {db} or GEOSLEUTH_OSM_DB={db}")
+    shown = stats["location"]  # a DSN without its password
+    print(f"use it with --db {shown} or GEOSLEUTH_OSM_DB={shown}")
     return 0
 
 

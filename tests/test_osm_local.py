@@ -439,3 +439,39 @@ def test_offline_locate_verifies_the_street_sign_with_the_local_index(extracts, 
     assert cited and all(e["geo"]["lat"] > 0 for e in cited)  # Lisbon's, not the decoy in São Paulo
     assert cited[0]["provenance"].startswith("https://www.openstreetmap.org/way/")
     assert any("OSM way" in c["label"] for c in location["candidates"])
+
+
+def test_combo_online_on_overpass_sends_one_narrowing_query(tmp_path):
+    """Without an index (or outside it) an online combination search is one Overpass query;
+    the answer is combined exactly as the local index's."""
+    from osm_extracts import offset
+
+    base = (48.1, 11.5)
+    points = {
+        1: (offset(*base, 0, 0), {"amenity": "pharmacy"}),
+        2: (offset(*base, 40, 10), {"highway": "bus_stop"}),
+        3: (offset(*base, 20, 50), {"amenity": "cafe"}),
+        4: (offset(*base, 900, 0), {"amenity": "cafe"}),  # returned by the server, too far to count
+    }
+    elements = [
+        {"type": "node", "id": i, "lat": lat, "lon": lon, "tags": tags} for i, ((lat, lon), tags) in points.items()
+    ]
+    answer = {"version": 0.6, "generator": "Overpass API", "osm3s": {}, "elements": elements}
+    with ScriptedServer() as server:
+        server.route("/api/interpreter", Reply(200, answer))
+        tool = OsmComboTool(ctx=context(tmp_path, db=None, offline=False, url=server.url("/api/interpreter")))
+        args = {
+            "features": [
+                {"tags": {"amenity": "pharmacy"}},
+                {"tags": {"highway": "bus_stop"}},
+                {"tags": {"amenity": "cafe"}},
+            ],
+            "within_m": 150,
+            "around": {"lat": base[0], "lon": base[1], "radius_m": 2000},
+        }
+        assert tool.leaves_machine(args) is True
+        obs = call_tool(tool, args)
+        (sent,) = [r.form()["data"][0] for r in server.requests]
+    assert obs.ok and obs.data["count"] == 1
+    assert [e["osm_id"] for e in obs.data["combos"][0]["elements"]] == [1, 2, 3]
+    assert "(around.s0:150)(around.s1:150)" in sent and sent == obs.data["query"]

@@ -264,9 +264,7 @@ class OsmOps:
             features = found_a + [f for f in anchors if f.ref in near_refs and f.ref not in {x.ref for x in found_a}]
         elif plan.kind == "verify":
             features = named_near(local, shape, hints["search"])
-        elif plan.kind == "combo":
-            features = []  # combinations are assembled by run_combo
-        else:  # pragma: no cover - raw is excluded by uses_local
+        else:  # raw is excluded by uses_local; run_combo reads the index itself
             raise OsmQueryError(f"the local index cannot answer a {plan.kind} query")
         return OverpassAnswer(
             features=features,

@@ -17,13 +17,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import shapely
+from shapely import STRtree
 from shapely.geometry import MultiPolygon, Point, box
 from shapely.geometry.base import BaseGeometry
 
 from ...geo import bbox_around, haversine_km
 from ..features import OsmFeature, _local_km, centre_of, way_geometry
 from ..query import Around, BBox, FeatureQuery
-from .selection import glued
+from .selection import glued, glued_names
 
 #: (south, west, north, east) in degrees, west <= east (a box across the antimeridian is split).
 Box = tuple[float, float, float, float]
@@ -192,8 +193,6 @@ def named_near(index: LocalIndex, around: Around, core: str) -> list[OsmFeature]
     needle = glued(core)
     prefilter = Prefilter(name_glued=needle or None, named=True)
     found: dict[tuple[str, int], OsmFeature] = {}
-    from .selection import glued_names
-
     for row in index.rows(area_boxes(around), prefilter):
         if (row.osm_type, row.osm_id) in found or (needle and needle not in glued_names(row.tags)):
             continue
@@ -223,8 +222,6 @@ def near_any(
     for anchor in anchors:
         west, south, east, north = anchor.geometry.bounds
         boxes.append(expand_box((south, west, north, east), within_m))
-    from shapely import STRtree
-
     tree = STRtree([box(b[1], b[0], b[3], b[2]) for b in boxes])
     out: dict[tuple[str, int], tuple[OsmFeature, OsmFeature, float]] = {}
     for row in index.rows(merge_boxes(boxes), prefilter_for(query)):
