@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     search_backend: str | None = Field(default=None, description="Web search: duckduckgo (default) or searxng.")
     searxng_url: str | None = Field(default=None, description="A SearxNG instance (its JSON API must be enabled).")
     overpass_url: str | None = Field(default=None, description="Overpass endpoint (default: the public one).")
+    osm_db: str | None = Field(
+        default=None,
+        description="A local OSM index (SQLite file or postgresql:// DSN) made by `geosleuth osm import`; "
+        "OSM tools answer from it without the network where it covers the area.",
+    )
     tool_settings: dict[str, Any] = Field(
         default_factory=dict, description='More tool settings as JSON, e.g. {"net_min_interval_s": 2}.'
     )
@@ -104,7 +109,7 @@ class Settings(BaseSettings):
     def for_tools(self) -> dict[str, Any]:
         """The settings tools read from ``ToolContext.settings``."""
         out: dict[str, Any] = {"ocr_backend": self.ocr_backend, "ocr_time_budget_s": self.ocr_time_budget_s}
-        for key in ("search_backend", "searxng_url", "overpass_url"):
+        for key in ("search_backend", "searxng_url", "overpass_url", "osm_db"):
             if getattr(self, key):
                 out[key] = getattr(self, key)
         return {**out, **self.tool_settings}
