@@ -70,7 +70,15 @@ def as_location(source: RunLike) -> Location:
     where = str(trace.path) if trace.path else "trace"
     final = trace.final
     if final is not None and isinstance(final.result, Mapping):
-        return _validate(dict(final.result), where)
+        loc = _validate(dict(final.result), where)
+        # The result keeps only what the run found; what names the run is in the header and timing.
+        return loc.model_copy(
+            update={
+                "run_id": loc.run_id or trace.run_id,
+                "elapsed_s": loc.elapsed_s or final.timing.duration_s,
+                "trace_path": loc.trace_path or (str(trace.path) if trace.path else None),
+            }
+        )
     if final is not None and final.error is not None:
         why = f"the run failed: {final.error.message}"
     elif final is not None:
