@@ -10,7 +10,7 @@ from PIL import Image
 
 from evals.report import summarize_records, write_report
 from graphs.trace import TraceRecorder
-from tools.evidence import Evidence, GeoRef, ToolSource
+from tools.evidence import Evidence, GeoRef, Observation, ToolSource
 
 PARIS = (48.8566, 2.3522)
 LYON = (45.764, 4.8357)
@@ -46,9 +46,10 @@ def _place(name: str, point: tuple[float, float], country: str) -> dict:
 
 def _trace(path, tools: list[str]) -> str:
     recorder = TraceRecorder(path)
-    recorder.header(images=[], config={})
+    kinds = {"read_text": "ocr", "analyze_text": "text"}
+    recorder.header(images=[], config={}, tools=[{"name": n, "kind": k, "online": False} for n, k in kinds.items()])
     for name in tools:
-        recorder.step("act", "tool_call", name, arguments={}, output={"text": "ok"})
+        recorder.tool_call("act", name, arguments={}, observation=Observation(tool=name, text="ok"), tool_kind=None)
     recorder.close("ok")
     return str(path)
 

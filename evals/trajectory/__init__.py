@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from .calibration import CALIBRATION_PAIRS, calibrate_threshold
 from .concepts import CONCEPTS, Concept
-from .coverage import record_step_coverage, step_coverage
+from .coverage import Method, record_step_coverage, step_coverage
 from .lexical import LEXICAL_THRESHOLD
 from .results import Coverage, StepMatch
 from .semantic import SEMANTIC_THRESHOLD, semantic_available
@@ -57,6 +57,7 @@ __all__ = [
     "SEMANTIC_THRESHOLD",
     "Concept",
     "Coverage",
+    "Method",
     "StepMatch",
     "calibrate_threshold",
     "error_category",
