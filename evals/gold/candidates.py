@@ -7,18 +7,18 @@ from tools.hints import country_code as iso_country_code
 from tools.normalize import normalize
 from tools.places import PlaceIndex
 
-from .lookup import _country_place, _exact, _inside, _region_key
+from .lookup import country_place, is_exact_name, lies_inside, region_key_of
 from .parsing import (
-    _ADMIN_SUFFIXES,
-    _DIRECTIONS,
-    _GLUE_WORDS,
-    _TRANSIT_LINE,
-    _Cand,
-    _is_site,
-    _Mention,
-    _site_core,
-    _strip_suffix,
-    _words,
+    ADMIN_SUFFIXES,
+    DIRECTIONS,
+    GLUE_WORDS,
+    TRANSIT_LINE,
+    Cand,
+    Mention,
+    is_site,
+    key_words,
+    site_core,
+    strip_suffix,
 )
 
 _HINT_KINDS = {
@@ -31,11 +31,9 @@ _HINT_KINDS = {
 }
 
 
-def _cands_for_keys(
-    places: PlaceIndex, keys: list[str], hint: str | None, context: list[_Cand], text: str
-) -> list[_Cand]:
+def cands_for_keys(places: PlaceIndex, keys: list[str], hint: str | None, context: list[Cand], text: str) -> list[Cand]:
     """Every place one of ``keys`` names, scored for this part of the answer."""
-    seen: dict[int, _Cand] = {}
+    seen: dict[int, Cand] = {}
     for key in keys:
         if len(key) < 2:
             continue
@@ -45,24 +43,24 @@ def _cands_for_keys(
                 code = iso_country_code(text)
             except ConfigError:
                 code = None
-            country = _country_place(places, code) if code else None
+            country = country_place(places, code) if code else None
             if country is not None:
                 found.append(country)
         for place in found:
-            exact = _exact(place, key) or (place.kind == "country" and key == normalize(text))
+            exact = is_exact_name(place, key) or (place.kind == "country" and key == normalize(text))
             fit = 2.0 if exact else 0.0
             if hint and place.kind in _HINT_KINDS.get(hint, ()):
                 fit += 3.0
-            cand = _Cand(place, _region_key(places, place), fit, exact)
-            if any(_inside(c, cand) for c in context):
-                cand = _Cand(place, cand.region_key, fit + 1.0, exact)
+            cand = Cand(place, region_key_of(places, place), fit, exact)
+            if any(lies_inside(c, cand) for c in context):
+                cand = Cand(place, cand.region_key, fit + 1.0, exact)
             if place.id not in seen or seen[place.id].score < cand.score:
                 seen[place.id] = cand
     cands = sorted(seen.values(), key=lambda c: -c.score)
     return _merge_city_states(cands, hint)
 
 
-def _merge_city_states(cands: list[_Cand], hint: str | None) -> list[_Cand]:
+def _merge_city_states(cands: list[Cand], hint: str | None) -> list[Cand]:
     """Beijing, Vienna, Berlin: a region and a town of one name where the town is most of the
     region (most of its people, or a region hardly larger than the town). The answer means
     the city, or the region when the answer says "Province"."""
@@ -84,18 +82,18 @@ def _merge_city_states(cands: list[_Cand], hint: str | None) -> list[_Cand]:
     return [c for c in cands if c.place.id not in drop]
 
 
-def _mention_keys(text: str) -> tuple[str, list[list[str]], str | None, str | None]:
+def mention_keys(text: str) -> tuple[str, list[list[str]], str | None, str | None]:
     """Normalised key, lookup stages (first stage with a hit wins), kind hint, direction."""
     key = normalize(text)
     if key.startswith("the "):
         key = key[4:]
-    line = _TRANSIT_LINE.search(key)
+    line = TRANSIT_LINE.search(key)
     if line and line.start() > 0:
         return key, [[key[: line.start()]]], "city", None
-    if _is_site(key):
-        core = _site_core(key)
+    if is_site(key):
+        core = site_core(key)
         return key, [[key], [core]] if core != key else [[key]], "site", None
-    stripped, hint = _strip_suffix(key)
+    stripped, hint = strip_suffix(key)
     stages = [[key]]
     if stripped != key and stripped:
         variants = [stripped]
@@ -105,67 +103,67 @@ def _mention_keys(text: str) -> tuple[str, list[list[str]], str | None, str | No
         stages.append(variants)
         if key.endswith((" autonomous region", " autonomous prefecture", " autonomous county")):
             # "Ningxia Hui", "Yanbian Korean": the place name comes first, the peoples after it.
-            words = _words(stripped)
+            words = key_words(stripped)
             stages.append([" ".join(words[:n]) for n in range(len(words) - 1, 0, -1)])
     direction = None
-    words = _words(stripped)
-    if len(words) > 1 and words[0] in _DIRECTIONS:
-        direction = _DIRECTIONS[words[0]]
+    words = key_words(stripped)
+    if len(words) > 1 and words[0] in DIRECTIONS:
+        direction = DIRECTIONS[words[0]]
         rest = " ".join(words[1:])
-        stages.append([rest, _strip_suffix(rest)[0]])
+        stages.append([rest, strip_suffix(rest)[0]])
     return key, stages, hint, direction
 
 
-def _build_mention(places: PlaceIndex, text: str, order: int, context: list[_Cand]) -> list[_Mention]:
+def build_mention(places: PlaceIndex, text: str, order: int, context: list[Cand]) -> list[Mention]:
     """One part of the answer as one mention, or several when it is two names without a comma."""
-    key, stages, hint, direction = _mention_keys(text)
+    key, stages, hint, direction = mention_keys(text)
     for index, stage in enumerate(stages):
         is_direction_stage = direction is not None and index == len(stages) - 1
-        cands = _cands_for_keys(places, stage, hint, context, text)
+        cands = cands_for_keys(places, stage, hint, context, text)
         if cands:
-            return [_Mention(text, order, hint, direction if is_direction_stage else None, cands)]
+            return [Mention(text, order, hint, direction if is_direction_stage else None, cands)]
     if hint == "site" or not key:
-        return [_Mention(text, order, hint, None, [], note=f"'{text}' is not in the gazetteer")]
+        return [Mention(text, order, hint, None, [], note=f"'{text}' is not in the gazetteer")]
     return _split_names(places, text, key, order, hint, context)
 
 
 def _split_names(
-    places: PlaceIndex, text: str, key: str, order: int, hint: str | None, context: list[_Cand]
-) -> list[_Mention]:
+    places: PlaceIndex, text: str, key: str, order: int, hint: str | None, context: list[Cand]
+) -> list[Mention]:
     """A part made of several names ("Jiangxi Ganzhou", "Jammu and Kashmir"): split it when
     the names cover every word of it, else leave it unresolved (a longer unknown name)."""
     hits = [h for h in places.find(text) if not h.unspaced]
-    words = _words(normalize(text))  # find() counts words of the whole normalised text
+    words = key_words(normalize(text))  # find() counts words of the whole normalised text
     covered = set()
     for h in hits:
         covered.update(range(h.start, h.end))
-    generic = {s for s, _ in _ADMIN_SUFFIXES if " " not in s}
-    uncovered = [w for i, w in enumerate(words) if i not in covered and w not in _GLUE_WORDS and w not in generic]
+    generic = {s for s, _ in ADMIN_SUFFIXES if " " not in s}
+    uncovered = [w for i, w in enumerate(words) if i not in covered and w not in GLUE_WORDS and w not in generic]
     if len(hits) < 2 or uncovered:
-        return [_Mention(text, order, hint, None, [], note=f"'{text}' is not in the gazetteer")]
+        return [Mention(text, order, hint, None, [], note=f"'{text}' is not in the gazetteer")]
     subs = []
     for n, hit in enumerate(hits):
         sub_text = " ".join(words[hit.start : hit.end])
-        subs.extend(_build_mention(places, sub_text, order + n / 10, context))
+        subs.extend(build_mention(places, sub_text, order + n / 10, context))
     if " and " in f" {key} " and len(subs) == 2:
         return [_common_region(text, order, subs)]
     return subs
 
 
-def _common_region(text: str, order: int, subs: list[_Mention]) -> _Mention:
+def _common_region(text: str, order: int, subs: list[Mention]) -> Mention:
     """'A and B' that is not itself a name: the region one of them is and the other lies in
     ("Jammu and Kashmir": the region Kashmir, where the town Jammu is)."""
-    found: dict[tuple[str, str], _Cand] = {}
+    found: dict[tuple[str, str], Cand] = {}
     for first, second in ((subs[0], subs[1]), (subs[1], subs[0])):
         for region in first.cands:
             if (
                 region.place.kind == "region"
                 and region.region_key is not None
                 and region.region_key not in found
-                and any(_inside(region, c) for c in second.cands)
+                and any(lies_inside(region, c) for c in second.cands)
             ):
                 found[region.region_key] = region
     cands = sorted(found.values(), key=lambda c: -c.score)
     if not cands:
-        return _Mention(text, order, None, None, [], note=f"'{text}': no region holds both names")
-    return _Mention(text, order, "region", None, cands, note=f"'{text}' read as the region holding both names")
+        return Mention(text, order, None, None, [], note=f"'{text}': no region holds both names")
+    return Mention(text, order, "region", None, cands, note=f"'{text}' read as the region holding both names")

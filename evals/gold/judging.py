@@ -12,8 +12,8 @@ from tools.geo import haversine_km
 from tools.normalize import normalize
 
 from ..gold_prompt import GRANULARITY_ORDER
-from .borders import _near_other
-from .model import _LEVEL_RADIUS_KM, BORDER_KM, MARGIN_KM, Area, GoldPlace, Judgement
+from .borders import near_other
+from .model import BORDER_KM, LEVEL_RADIUS_KM, MARGIN_KM, Area, GoldPlace, Judgement
 
 
 def judge_level(gold: GoldPlace, asked: str | None) -> str:
@@ -40,7 +40,7 @@ def _area_for(gold: GoldPlace, level: str) -> Area | None:
     for grain in reversed(finer):
         if grain in gold.areas:
             area = gold.areas[grain]
-            return area.model_copy(update={"radius_km": max(area.radius_km, _LEVEL_RADIUS_KM[level])})
+            return area.model_copy(update={"radius_km": max(area.radius_km, LEVEL_RADIUS_KM[level])})
     if gold.lat is None or gold.lon is None or gold.radius_km is None:
         return None
     return Area(name=gold.name or gold.answer, lat=gold.lat, lon=gold.lon, radius_km=gold.radius_km)
@@ -162,7 +162,7 @@ def _judge_border(
             distance_km=distance,
         )
     others = [s for s in gold.sides if s != own]
-    gap = min(float(_near_other(gaz, np.array([lat]), np.array([lon]), other)[0]) for other in others)
+    gap = min(float(near_other(gaz, np.array([lat]), np.array([lon]), other)[0]) for other in others)
     right = gap <= BORDER_KM
     return Judgement(
         correct=right,

@@ -11,15 +11,15 @@ from tools.geo import haversine_km
 from tools.normalize import normalize
 from tools.places import Place, PlaceIndex
 
-from .model import _CITY_CONTAINS_KM, CONTAINER_ALIASES
-from .parsing import _Cand
+from .model import CITY_CONTAINS_KM, CONTAINER_ALIASES
+from .parsing import Cand
 
 _REGION_CODES: weakref.WeakKeyDictionary[Gazetteer, dict[tuple[str, str, float, float], str]] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def _region_key(places: PlaceIndex, place: Place) -> tuple[str, str] | None:
+def region_key_of(places: PlaceIndex, place: Place) -> tuple[str, str] | None:
     """(country, admin1 code) of a place: the region itself, or the region a town is in."""
     gaz = places.gazetteer
     if place.kind == "city":
@@ -35,13 +35,13 @@ def _region_key(places: PlaceIndex, place: Place) -> tuple[str, str] | None:
     return (place.country_code, code) if code else None
 
 
-def _exact(place: Place, key: str) -> bool:
+def is_exact_name(place: Place, key: str) -> bool:
     """The key is the place's own name, or its leading words ("guangxi" for "Guangxi Zhuangzu Zizhiqu")."""
     name = normalize(place.name)
     return name == key or name.startswith(key + " ")
 
 
-def _country_place(places: PlaceIndex, code: str) -> Place | None:
+def country_place(places: PlaceIndex, code: str) -> Place | None:
     info = places.gazetteer.country(code)
     if info is None:
         return None
@@ -52,7 +52,7 @@ def _country_place(places: PlaceIndex, code: str) -> Place | None:
     return None
 
 
-def _inside(outer: _Cand, inner: _Cand) -> bool:
+def lies_inside(outer: Cand, inner: Cand) -> bool:
     """Whether ``inner`` lies in ``outer`` (outer is a country, a region or a town)."""
     o, i = outer.place, inner.place
     if o.kind == "country":
@@ -61,18 +61,18 @@ def _inside(outer: _Cand, inner: _Cand) -> bool:
         return i.kind != "country" and inner.region_key is not None and inner.region_key == outer.region_key
     if i.kind != "city":
         return False
-    return i.country_code == o.country_code and haversine_km(o.lat, o.lon, i.lat, i.lon) <= _CITY_CONTAINS_KM
+    return i.country_code == o.country_code and haversine_km(o.lat, o.lon, i.lat, i.lon) <= CITY_CONTAINS_KM
 
 
-def _same_place(a: _Cand, b: _Cand) -> bool:
+def same_place(a: Cand, b: Cand) -> bool:
     """Nested or overlapping: two readings that would be judged alike."""
-    if (_inside(a, b) and a.place.kind != "city") or (_inside(b, a) and b.place.kind != "city"):
+    if (lies_inside(a, b) and a.place.kind != "city") or (lies_inside(b, a) and b.place.kind != "city"):
         return True
     d = haversine_km(a.place.lat, a.place.lon, b.place.lat, b.place.lon)
     return d <= max(a.place.radius_km, b.place.radius_km, 25.0)
 
 
-def _mask(gaz: Gazetteer, side: str) -> np.ndarray:
+def places_mask(gaz: Gazetteer, side: str) -> np.ndarray:
     """The gazetteer's places in a country ('BO') or a region ('CN.11')."""
     cc, _, code = side.partition(".")
     mask = gaz.city_country == cc

@@ -17,17 +17,17 @@ BORDER_KM = 100.0
 #: Added to a gold radius when judging by distance: the field's city (25 km) and street-ish thresholds.
 MARGIN_KM: dict[str, float] = {"site": 5.0, "county": 25.0, "city": 25.0}
 #: Least radius when a gold is judged at a coarser point-level than it names (a city asked as a county).
-_LEVEL_RADIUS_KM = {"site": SITE_RADIUS_KM, "city": 10.0, "county": COUNTY_RADIUS_KM}
+LEVEL_RADIUS_KM = {"site": SITE_RADIUS_KM, "city": 10.0, "county": COUNTY_RADIUS_KM}
 #: Codes GeoNames keeps apart from a country some answers name as their container ("Taiwan, China").
 CONTAINER_ALIASES: dict[str, frozenset[str]] = {"CN": frozenset({"TW", "HK", "MO"})}
 #: How far a county, site or town may lie from the point of the city said to contain it.
 #: Chinese prefecture-level cities span 100-200 km, so this is loose: it only picks among
 #: same-named places, the region container does the rest.
-_CITY_CONTAINS_KM = 150.0
-_MAX_CANDIDATES = 8
-_POP_WEIGHT = 0.3
+CITY_CONTAINS_KM = 150.0
+MAX_CANDIDATES = 8
+POP_WEIGHT = 0.3
 #: Two equally good readings are ambiguous unless one place is this many times larger.
-_AMBIGUOUS_POP_RATIO = 3.0
+AMBIGUOUS_POP_RATIO = 3.0
 
 
 class Area(BaseModel):
@@ -81,5 +81,5 @@ class Judgement(BaseModel):
     distance_km: float | None = None
 
 
-def _unresolved(answer: str, note: str) -> GoldPlace:
+def unresolved_gold(answer: str, note: str) -> GoldPlace:
     return GoldPlace(answer=answer, granularity="unresolved", note=note)

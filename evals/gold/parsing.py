@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 
 from tools.places import Place
 
-from .model import _POP_WEIGHT
+from .model import POP_WEIGHT
 
-_SPLIT_PARTS = re.compile(r"\s*[,，;；、]\s*")
-_SPLIT_IN = re.compile(r"\s+in\s+", re.IGNORECASE)
-_BORDER_PATTERNS = (
+SPLIT_PARTS = re.compile(r"\s*[,，;；、]\s*")
+SPLIT_IN = re.compile(r"\s+in\s+", re.IGNORECASE)
+BORDER_PATTERNS = (
     re.compile(
         r"^(?:the\s+)?(?:border|boundary|borderlands?)(?:\s+(?:area|region|zone))?\s+(?:between|of)\s+"
         r"(?P<a>.+?)\s+(?:and|&)\s+(?P<b>.+)$",
@@ -25,10 +25,10 @@ _BORDER_PATTERNS = (
     ),
 )
 #: "Changsha Metro Line 3" names a city by its transit line.
-_TRANSIT_LINE = re.compile(
+TRANSIT_LINE = re.compile(
     r"\s+(?:metro|subway|underground|mrt|light rail|tram|railway|rail)(?:\s+line)?(?:\s+[0-9a-z]{1,3})?$"
 )
-_DIRECTIONS = {
+DIRECTIONS = {
     "north": "north",
     "northern": "north",
     "south": "south",
@@ -48,7 +48,7 @@ _DIRECTIONS = {
     "southwestern": "southwest",
 }
 #: Trailing generic words (normalised) and the kind of place they mark; longest first.
-_ADMIN_SUFFIXES: tuple[tuple[str, str], ...] = (
+ADMIN_SUFFIXES: tuple[tuple[str, str], ...] = (
     ("special administrative region", "region"),
     ("prefecture level city", "city"),
     ("autonomous prefecture", "prefecture"),
@@ -80,14 +80,14 @@ _SITE_WORDS = frozenset(
     "museum park square tower gate mountain mount peak lake river waterfall falls beach port harbour harbor "
     "university campus street road avenue stadium".split()
 )
-_GLUE_WORDS = frozenset({"and", "the", "of", "&"})
+GLUE_WORDS = frozenset({"and", "the", "of", "&"})
 
 
 _KIND_SCORE = {"country": 3.0, "region": 2.0, "city": 1.0}
 
 
 @dataclass(frozen=True)
-class _Cand:
+class Cand:
     """One place a part of the answer may be, with how well it fits that part."""
 
     place: Place
@@ -102,7 +102,7 @@ class _Cand:
 
     @property
     def score(self) -> float:
-        return self.base + _POP_WEIGHT * math.log10(self.place.population + 10)
+        return self.base + POP_WEIGHT * math.log10(self.place.population + 10)
 
     @property
     def tier(self) -> int:
@@ -110,45 +110,45 @@ class _Cand:
 
 
 @dataclass
-class _Mention:
+class Mention:
     """One part of the answer text: "Baoji City", "Hunan Province", "Pingtang Station"."""
 
     text: str
     order: int
     hint: str | None = None
     direction: str | None = None
-    cands: list[_Cand] = field(default_factory=list)
+    cands: list[Cand] = field(default_factory=list)
     note: str = ""
 
-    def tier(self, cand: _Cand) -> int:
+    def tier(self, cand: Cand) -> int:
         """Sites are finer than towns; a county located by its seat ranks with towns."""
         if self.hint == "site" and cand.place.kind == "city":
             return 0
         return cand.tier
 
 
-def _words(key: str) -> list[str]:
+def key_words(key: str) -> list[str]:
     return key.split()
 
 
-def _strip_suffix(key: str) -> tuple[str, str | None]:
+def strip_suffix(key: str) -> tuple[str, str | None]:
     """The key without one trailing generic word, and the kind that word marks."""
-    for suffix, kind in _ADMIN_SUFFIXES:
+    for suffix, kind in ADMIN_SUFFIXES:
         if key.endswith(" " + suffix):
             return key[: -len(suffix) - 1].strip(), kind
     return key, None
 
 
-def _site_core(key: str) -> str:
+def site_core(key: str) -> str:
     """A site's own name without its generic words ("pingtang station" -> "pingtang"): a
     station or dam is usually named after the place it is at. "Mount X" and "Lake X" keep
     their word: a town named X is often nowhere near the mountain."""
-    words = _words(key)
+    words = key_words(key)
     while len(words) > 1 and words[-1] in _SITE_WORDS:
         words.pop()
     return " ".join(words)
 
 
-def _is_site(key: str) -> bool:
-    words = _words(key)
+def is_site(key: str) -> bool:
+    words = key_words(key)
     return bool(words) and (words[-1] in _SITE_WORDS or (len(words) > 1 and words[0] in {"mount", "lake"}))

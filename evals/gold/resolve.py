@@ -10,12 +10,12 @@ from tools.gazetteer import Gazetteer
 from tools.geo import haversine_many_km, spherical_mean
 from tools.places import Place, PlaceIndex
 
-from .borders import _resolve_border
-from .candidates import _build_mention
-from .lookup import _exact, _inside, _mask, _region_key
-from .model import COUNTY_RADIUS_KM, SITE_RADIUS_KM, Area, GoldPlace, _unresolved
-from .parsing import _BORDER_PATTERNS, _SPLIT_IN, _SPLIT_PARTS, _Cand, _Mention
-from .solving import _Reading, _solve
+from .borders import resolve_border
+from .candidates import build_mention
+from .lookup import is_exact_name, lies_inside, places_mask, region_key_of
+from .model import COUNTY_RADIUS_KM, SITE_RADIUS_KM, Area, GoldPlace, unresolved_gold
+from .parsing import BORDER_PATTERNS, SPLIT_IN, SPLIT_PARTS, Cand, Mention
+from .solving import GoldReading, solve
 
 
 def _describe(place: Place, places: PlaceIndex) -> str:
@@ -28,7 +28,7 @@ def _direction_box(
 ) -> tuple[tuple[float, float, float, float], float, float, float] | None:
     """The directional part of a country or region: its places beyond the middle of the
     robust (2nd-98th percentile) extent of its places, as a box, a centre and a radius."""
-    mask = _mask(gaz, side)
+    mask = places_mask(gaz, side)
     if mask.sum() < 5:
         return None
     lat, lon = gaz.city_lat[mask], gaz.city_lon[mask]
@@ -56,7 +56,7 @@ def _direction_box(
     return box, c_lat, c_lon, max(radius, 10.0)
 
 
-def _context(places: PlaceIndex, prompt: str | None) -> list[_Cand]:
+def _context(places: PlaceIndex, prompt: str | None) -> list[Cand]:
     """Countries and regions the prompt names ("which city in Guangxi, China"): a tie-breaker
     for same-named places, never a requirement."""
     if not prompt:
@@ -67,16 +67,16 @@ def _context(places: PlaceIndex, prompt: str | None) -> list[_Cand]:
             continue
         for pid in hit.places:
             place = places.place(pid)
-            if place.kind in ("country", "region") and _exact(place, hit.key):
-                out.append(_Cand(place, _region_key(places, place), 0.0, True))
+            if place.kind in ("country", "region") and is_exact_name(place, hit.key):
+                out.append(Cand(place, region_key_of(places, place), 0.0, True))
     return out
 
 
 def _parts(answer: str) -> list[str]:
     """Most specific first: "X in Y, Z" -> [X, Y, Z]."""
     out = []
-    for part in _SPLIT_PARTS.split(answer.strip().strip(".").strip()):
-        out.extend(p.strip() for p in _SPLIT_IN.split(part) if p.strip())
+    for part in SPLIT_PARTS.split(answer.strip().strip(".").strip()):
+        out.extend(p.strip() for p in SPLIT_IN.split(part) if p.strip())
     return out
 
 
@@ -89,34 +89,34 @@ def resolve_gold(answer: str, prompt: str | None = None, *, places: PlaceIndex) 
     """
     text = (answer or "").strip()
     if not text:
-        return _unresolved(answer, "empty answer")
-    for pattern in _BORDER_PATTERNS:
+        return unresolved_gold(answer, "empty answer")
+    for pattern in BORDER_PATTERNS:
         match = pattern.match(text)
         if match:
-            return _resolve_border(answer, match.group("a"), match.group("b"), places)
+            return resolve_border(answer, match.group("a"), match.group("b"), places)
     context = _context(places, prompt)
-    mentions: list[_Mention] = []
+    mentions: list[Mention] = []
     for order, part in enumerate(_parts(text)):
-        mentions.extend(_build_mention(places, part, order, context))
-    reading = _solve(mentions)
+        mentions.extend(build_mention(places, part, order, context))
+    reading = solve(mentions)
     first = mentions[0] if mentions else None
     if reading and reading.violations and first and first.cands and first.hint in ("site", "county"):
         # "Bar Station, Changsha": a place named Bar exists, but not there; the site is unknown.
         first.cands = []
         first.note = f"no place named '{first.text}' lies inside its containers"
-        reading = _solve(mentions)
+        reading = solve(mentions)
     notes = [m.note for m in mentions if m.note and (m.cands or m is first)]
     notes += [f"container '{m.text}' not in the gazetteer: ignored" for m in mentions[1:] if not m.cands]
     if first is not None and not first.cands and first.hint in ("site", "county"):
         notes = [n for n in notes if n != first.note]  # the fallback says it again
     if reading is None:
-        return _unresolved(answer, "; ".join(notes) or "no place name found")
+        return unresolved_gold(answer, "; ".join(notes) or "no place name found")
     if reading.violations:
         parts = ", ".join(_describe(c.place, places) for c in reading.combo)
-        return _unresolved(answer, f"no reading puts every part inside the next (best: {parts})")
+        return unresolved_gold(answer, f"no reading puts every part inside the next (best: {parts})")
     if reading.ambiguous_with is not None:
         chosen = reading.combo[reading.target]
-        return _unresolved(
+        return unresolved_gold(
             answer,
             f"ambiguous: '{reading.mentions[reading.target].text}' may be {_describe(chosen.place, places)} "
             f"or {_describe(reading.ambiguous_with.place, places)}",
@@ -125,7 +125,7 @@ def resolve_gold(answer: str, prompt: str | None = None, *, places: PlaceIndex) 
 
 
 def _build_gold(
-    answer: str, mentions: list[_Mention], reading: _Reading, places: PlaceIndex, notes: list[str]
+    answer: str, mentions: list[Mention], reading: GoldReading, places: PlaceIndex, notes: list[str]
 ) -> GoldPlace:
     gaz = places.gazetteer
     combo, active = reading.combo, reading.mentions
@@ -133,13 +133,13 @@ def _build_gold(
     # The most specific part may be a site or county the gazetteer lacks: it is judged by its container.
     fallback_from = first if not first.cands and first.hint in ("site", "county") else None
     if not first.cands and fallback_from is None:
-        return _unresolved(answer, "; ".join(notes) + "; containers alone would be a guess")
+        return unresolved_gold(answer, "; ".join(notes) + "; containers alone would be a guess")
     target = reading.target
     mention, cand = active[target], combo[target]
     place = cand.place
     region_key = cand.region_key
     for c in combo:
-        if region_key is None and c.place.kind == "region" and _inside(c, cand):
+        if region_key is None and c.place.kind == "region" and lies_inside(c, cand):
             region_key = c.region_key
     region = gaz.region(*region_key) if region_key else None
     country = gaz.country(place.country_code)
@@ -185,7 +185,7 @@ def _build_gold(
     if mention.direction and side:
         box = _direction_box(gaz, side, mention.direction)
         if box is None:
-            return _unresolved(answer, f"'{mention.text}': too few places to tell its {mention.direction}")
+            return unresolved_gold(answer, f"'{mention.text}': too few places to tell its {mention.direction}")
         gold["bbox"] = box[0]
         notes.append(
             f"'{mention.text}': the {mention.direction} of {place.name} (its places beyond the middle of its "
@@ -202,9 +202,9 @@ def _build_gold(
 def _fallback(
     gold: dict[str, Any],
     areas: dict[str, Area],
-    missing: _Mention,
-    mention: _Mention,
-    cand: _Cand,
+    missing: Mention,
+    mention: Mention,
+    cand: Cand,
     notes: list[str],
     places: PlaceIndex,
 ) -> GoldPlace:

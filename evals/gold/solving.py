@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import product
 
-from .lookup import _inside, _same_place
-from .model import _AMBIGUOUS_POP_RATIO, _MAX_CANDIDATES
-from .parsing import _Cand, _Mention
+from .lookup import lies_inside, same_place
+from .model import AMBIGUOUS_POP_RATIO, MAX_CANDIDATES
+from .parsing import Cand, Mention
 
 
-def _violations(mentions: list[_Mention], combo: tuple[_Cand, ...]) -> int:
+def _violations(mentions: list[Mention], combo: tuple[Cand, ...]) -> int:
     """How many pairs of parts disagree: the coarser must contain the finer."""
     bad = 0
     for i in range(len(combo)):
@@ -19,50 +19,50 @@ def _violations(mentions: list[_Mention], combo: tuple[_Cand, ...]) -> int:
             ta, tb = mentions[i].tier(a), mentions[j].tier(b)
             if ta == tb:
                 if a.place.kind == "city":
-                    ok = _inside(a, b)
+                    ok = lies_inside(a, b)
                 elif a.place.kind == "region":
                     ok = a.region_key == b.region_key
                 else:
-                    ok = _inside(a, b) or _inside(b, a)
+                    ok = lies_inside(a, b) or lies_inside(b, a)
             else:
                 outer, inner = (a, b) if ta > tb else (b, a)
-                ok = _inside(outer, inner)
+                ok = lies_inside(outer, inner)
             bad += not ok
     return bad
 
 
 @dataclass
-class _Reading:
-    mentions: list[_Mention]
-    combo: tuple[_Cand, ...]
+class GoldReading:
+    mentions: list[Mention]
+    combo: tuple[Cand, ...]
     violations: int
     target: int  # index of the most specific mention
-    ambiguous_with: _Cand | None = None
+    ambiguous_with: Cand | None = None
 
 
-def _solve(mentions: list[_Mention]) -> _Reading | None:
+def solve(mentions: list[Mention]) -> GoldReading | None:
     """The reading of all resolved parts that contradicts least, then fits best."""
     active = [m for m in mentions if m.cands]
     if not active:
         return None
     scored = []
-    for combo in product(*(m.cands[:_MAX_CANDIDATES] for m in active)):
+    for combo in product(*(m.cands[:MAX_CANDIDATES] for m in active)):
         scored.append((_violations(active, combo), -sum(c.score for c in combo), combo))
     scored.sort(key=lambda s: (s[0], s[1]))
     violations, _, combo = scored[0]
     target = min(range(len(active)), key=lambda k: (active[k].tier(combo[k]), active[k].order))
-    reading = _Reading(active, combo, violations, target)
+    reading = GoldReading(active, combo, violations, target)
     best_fit = sum(c.fit for c in combo)
     chosen = combo[target]
     for v, _, alt in scored[1:]:
         if v != violations:
             break
         other = alt[target]
-        if other.place.id == chosen.place.id or _same_place(other, chosen):
+        if other.place.id == chosen.place.id or same_place(other, chosen):
             continue
         # Equally well named, and not clearly the smaller place: the kind preference alone
         # (a parish of Jamaica over the city of Portland, Oregon) is no reason to pick one.
-        if sum(c.fit for c in alt) >= best_fit - 1e-9 and (chosen.place.population + 1) < _AMBIGUOUS_POP_RATIO * (
+        if sum(c.fit for c in alt) >= best_fit - 1e-9 and (chosen.place.population + 1) < AMBIGUOUS_POP_RATIO * (
             other.place.population + 1
         ):
             reading.ambiguous_with = other

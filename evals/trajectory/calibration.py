@@ -7,8 +7,8 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
-from .documents import _make_doc
-from .semantic import _semantic_matches
+from .documents import make_doc
+from .semantic import semantic_matches
 
 #: Hand-written (expert-style step, evidence sentence, same fact?) pairs for choosing the
 #: semantic threshold. Generic geolocation clues, written for this purpose and not taken
@@ -130,7 +130,7 @@ def calibrate_threshold(pairs: Sequence[tuple[str, str, str, bool]] = CALIBRATIO
     embedding model."""
     sims = []
     for step, kind, value, _ in pairs:
-        match = _semantic_matches([step], [_make_doc("e", kind, value)], 1.0)[0]
+        match = semantic_matches([step], [make_doc("e", kind, value)], 1.0)[0]
         sims.append(match.score)
     pos = sorted(s for s, p in zip(sims, pairs) if p[3])
     neg = sorted(s for s, p in zip(sims, pairs) if not p[3])

@@ -157,16 +157,16 @@ CONCEPTS: tuple[Concept, ...] = (
     ),
 )
 
-_SPECIFIC_CONCEPTS = frozenset(c.name for c in CONCEPTS if c.specific)
+SPECIFIC_CONCEPTS = frozenset(c.name for c in CONCEPTS if c.specific)
 
 #: Evidence kinds whose value is derived from text the image shows: their concepts come
 #: from the kind alone (reading the word "taxi" is not seeing a taxi).
-_TEXT_DERIVED = frozenset(
+TEXT_DERIVED = frozenset(
     {"ocr_text", "place_name", "street_type", "phone", "url", "email", "postcode", "currency", "language", "script"}
 )
 
 #: Script names -> the words experts use for them.
-_SCRIPT_WORDS = {
+SCRIPT_WORDS = {
     "han": "chinese characters kanji hanzi",
     "hangul": "korean",
     "hiragana": "japanese kana",

@@ -8,20 +8,20 @@ from typing import Any, Literal
 
 from tools.errors import ConfigError
 
-from .documents import _Doc, _evidence_docs
-from .lexical import LEXICAL_THRESHOLD, _lexical_score, _step_terms
+from .documents import Doc, evidence_docs
+from .lexical import LEXICAL_THRESHOLD, lexical_score, step_terms
 from .results import Coverage, StepMatch
-from .semantic import SEMANTIC_THRESHOLD, _semantic_matches, semantic_available
+from .semantic import SEMANTIC_THRESHOLD, semantic_available, semantic_matches
 from .steps import split_steps
 
 
-def _lexical_matches(steps: Sequence[str], docs: Sequence[_Doc], threshold: float) -> list[StepMatch]:
+def _lexical_matches(steps: Sequence[str], docs: Sequence[Doc], threshold: float) -> list[StepMatch]:
     out = []
     for step in steps:
-        terms = _step_terms(step)
+        terms = step_terms(step)
         best_score, best_doc, best_terms = 0.0, None, []
         for doc in docs:
-            score, matched = _lexical_score(terms, doc)
+            score, matched = lexical_score(terms, doc)
             if score > best_score:
                 best_score, best_doc, best_terms = score, doc.label, matched
         out.append(StepMatch(step, round(best_score, 4), best_score >= threshold, best_doc, tuple(best_terms)))
@@ -52,11 +52,11 @@ def step_coverage(
     if method not in ("auto", "lexical", "semantic"):
         raise ConfigError(f"unknown coverage method {method!r}: use 'auto', 'lexical' or 'semantic'")
     steps = split_steps(solution) if isinstance(solution, str) or solution is None else [s for s in solution if s]
-    docs = _evidence_docs(evidence, summary)
+    docs = evidence_docs(evidence, summary)
     if method in ("auto", "semantic") and semantic_available():
         try:
             limit = SEMANTIC_THRESHOLD if threshold is None else threshold
-            return Coverage("semantic", limit, tuple(_semantic_matches(steps, docs, limit)))
+            return Coverage("semantic", limit, tuple(semantic_matches(steps, docs, limit)))
         except ImportError as exc:
             if method == "semantic":
                 warnings.warn(f"{exc}; using the lexical matcher", RuntimeWarning, stacklevel=2)

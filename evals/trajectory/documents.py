@@ -7,12 +7,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .concepts import _SCRIPT_WORDS, _TEXT_DERIVED, CONCEPTS
-from .text import _TOKEN, _country_name_keys, _fold, _stem
+from .concepts import CONCEPTS, SCRIPT_WORDS, TEXT_DERIVED
+from .text import TOKEN, country_name_keys, fold, word_stem
 
 
 @dataclass
-class _Doc:
+class Doc:
     """What one piece of evidence offers for matching."""
 
     label: str
@@ -75,7 +75,7 @@ def _detail_strings(value: Any, depth: int = 0) -> Iterable[str]:
             yield from _detail_strings(item, depth + 1)
 
 
-def _as_dict(evidence: Any) -> dict[str, Any]:
+def as_dict(evidence: Any) -> dict[str, Any]:
     if isinstance(evidence, Mapping):
         return dict(evidence)
     if hasattr(evidence, "model_dump"):
@@ -105,57 +105,57 @@ def _sentence(kind: str, value: str) -> str:
     return f"{_kind_label(kind)}: {value}"
 
 
-def _make_doc(
+def make_doc(
     label: str, kind: str, value: str, details: Any = None, countries: Mapping[str, float] | None = None
-) -> _Doc:
+) -> Doc:
     # The kind's own words only where no concept stands for the kind (a "license_plate"
     # evidence must not match "license" twice, as concept and as word).
-    kind_words = [] if any(kind in c.kinds for c in CONCEPTS) or kind in _TEXT_DERIVED else [kind.replace("_", " ")]
+    kind_words = [] if any(kind in c.kinds for c in CONCEPTS) or kind in TEXT_DERIVED else [kind.replace("_", " ")]
     parts = [*kind_words, value, *list(_detail_strings(details or {}))]
-    lower_value = _fold(value)
+    lower_value = fold(value)
     if kind == "script":
-        for script, words in _SCRIPT_WORDS.items():
+        for script, words in SCRIPT_WORDS.items():
             if re.search(rf"\b{script}\b", lower_value):
                 parts.append(words)
-    text = _fold(" ".join(parts))
-    doc = _Doc(label=label, text=text, sentence=_sentence(kind, value))
-    tokens = _TOKEN.findall(text)
+    text = fold(" ".join(parts))
+    doc = Doc(label=label, text=text, sentence=_sentence(kind, value))
+    tokens = TOKEN.findall(text)
     doc.token_text = " " + " ".join(tokens) + " "
     for token in tokens:
         if token.isdigit():
             doc.numbers.add(str(int(token)) if len(token) < 6 else token)
         else:
-            doc.stems.add(_stem(token))
+            doc.stems.add(word_stem(token))
     for concept in CONCEPTS:
-        if kind in concept.kinds or (kind not in _TEXT_DERIVED and concept.pattern.search(value)):
+        if kind in concept.kinds or (kind not in TEXT_DERIVED and concept.pattern.search(value)):
             doc.concepts.add(concept.name)
-    if kind in _TEXT_DERIVED:
+    if kind in TEXT_DERIVED:
         doc.concepts.add("text")  # a script, a language or a phone number is text the run read
     if countries:
         top = max(countries.values(), default=0.0)
         favoured = sorted((c for c, w in countries.items() if top > 0 and w >= 0.3 * top), key=lambda c: -countries[c])
         for code in favoured[:8]:
-            doc.prior_names.update(_country_name_keys(code))
+            doc.prior_names.update(country_name_keys(code))
     return doc
 
 
-def _evidence_docs(evidence: Sequence[Any], summary: str | None) -> list[_Doc]:
+def evidence_docs(evidence: Sequence[Any], summary: str | None) -> list[Doc]:
     docs = []
     texts = []
     for i, raw in enumerate(evidence):
-        e = _as_dict(raw)
+        e = as_dict(raw)
         label = str(e.get("id") or f"#{i}")
         kind = str(e.get("kind") or "")
         value = str(e.get("value") or "")
-        docs.append(_make_doc(label, kind, value, e.get("details"), e.get("countries")))
+        docs.append(make_doc(label, kind, value, e.get("details"), e.get("countries")))
         if kind == "ocr_text" and value:
             texts.append((label, value))
     if len(texts) > 1:  # OCR splits phrases across lines: "NO" / "PASSING" / "ZONE"
         joined = " ".join(v for _, v in texts)
         docs.append(
-            _make_doc("+".join(lbl for lbl, _ in texts[:6]) + ("+..." if len(texts) > 6 else ""), "ocr_text", joined)
+            make_doc("+".join(lbl for lbl, _ in texts[:6]) + ("+..." if len(texts) > 6 else ""), "ocr_text", joined)
         )
     if summary:
-        docs.append(_make_doc("summary", "summary", summary))
+        docs.append(make_doc("summary", "summary", summary))
         docs[-1].conclusion = True
     return docs

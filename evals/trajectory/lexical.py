@@ -7,19 +7,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from .concepts import _SPECIFIC_CONCEPTS, CONCEPTS
-from .documents import _Doc
+from .concepts import CONCEPTS, SPECIFIC_CONCEPTS
+from .documents import Doc
 from .text import (
-    _GENERIC_NAME_PARTS,
-    _QUOTED,
-    _STOPWORDS,
-    _TOKEN,
-    _fold,
-    _is_cjk,
-    _name_lexicon,
-    _place_names,
-    _rarity_weight,
-    _stem,
+    GENERIC_NAME_PARTS,
+    QUOTED,
+    STOPWORDS,
+    TOKEN,
+    fold,
+    is_cjk,
+    name_lexicon,
+    place_names,
+    rarity_weight,
+    word_stem,
 )
 
 #: Weights of one matched term in the noisy-OR score of a step against one evidence.
@@ -51,7 +51,7 @@ class _Term:
     weight: float
 
 
-def _step_terms(step: str) -> list[_Term]:
+def step_terms(step: str) -> list[_Term]:
     """The terms of one expert step that evidence can match, each with its weight."""
     terms: dict[tuple[str, str], _Term] = {}
 
@@ -61,8 +61,8 @@ def _step_terms(step: str) -> list[_Term]:
             terms[(term.kind, term.key)] = term
 
     quoted_spans = []
-    for m in _QUOTED.finditer(step):
-        inner = _fold(m.group(1) or m.group(2) or "")
+    for m in QUOTED.finditer(step):
+        inner = fold(m.group(1) or m.group(2) or "")
         if len(inner) >= 2:
             add(_Term("quoted", inner, _W_QUOTED))
             quoted_spans.append(m.span())
@@ -74,10 +74,10 @@ def _step_terms(step: str) -> list[_Term]:
         if concept.pattern.search(rest):
             add(_Term("concept", concept.name, _W_CONCEPT))
 
-    lexicon = _name_lexicon()
-    singles, phrases = _place_names()
-    tokens = list(_TOKEN.finditer(rest))
-    folded_seq = [_fold(m.group()) for m in tokens]
+    lexicon = name_lexicon()
+    singles, phrases = place_names()
+    tokens = list(TOKEN.finditer(rest))
+    folded_seq = [fold(m.group()) for m in tokens]
     joined = " " + " ".join(folded_seq) + " "
     consumed: set[int] = set()
     for phrase in phrases:
@@ -97,13 +97,13 @@ def _step_terms(step: str) -> list[_Term]:
         if token.isdigit():
             add(_Term("number", str(int(token)) if len(token) < 6 else token, _NUMBER_WEIGHTS.get(len(token), 0.7)))
             continue
-        if any(_is_cjk(ch) for ch in token):
+        if any(is_cjk(ch) for ch in token):
             for run in re.findall(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]+", token):
                 add(_Term("cjk", run, _W_CJK if len(run) > 1 else _W_CJK_SINGLE))
             continue
         folded = folded_seq[i]
-        stem = _stem(folded)
-        if len(stem) < 2 or folded in _STOPWORDS or stem in _STOPWORDS:
+        stem = word_stem(folded)
+        if len(stem) < 2 or folded in STOPWORDS or stem in STOPWORDS:
             continue
         if stem in singles:
             add(_Term("name", stem, _W_PLACE_NAME))
@@ -112,15 +112,15 @@ def _step_terms(step: str) -> list[_Term]:
         sentence_start = not before or before[-1] in ".!?;:(\"'“‘\n"
         capitalised = token[0].isupper() and not sentence_start
         acronym = len(token) >= 2 and token.isupper()
-        generic = folded in _GENERIC_NAME_PARTS or stem in _GENERIC_NAME_PARTS
+        generic = folded in GENERIC_NAME_PARTS or stem in GENERIC_NAME_PARTS
         if stem in lexicon or ((capitalised or acronym) and not generic):
             add(_Term("entity", stem, _W_ENTITY))
         elif not is_concept:
-            add(_Term("word", stem, _rarity_weight(stem)))
+            add(_Term("word", stem, rarity_weight(stem)))
     return list(terms.values())
 
 
-def _lexical_score(terms: Sequence[_Term], doc: _Doc) -> tuple[float, list[str]]:
+def lexical_score(terms: Sequence[_Term], doc: Doc) -> tuple[float, list[str]]:
     """Noisy-OR of the weights of the step's terms found in one evidence: independent
     anchors add up, each bounded by one. The best concept and the best country from the
     evidence's prior count once each. Ordinary words count double (up to 0.35) when the
@@ -140,7 +140,7 @@ def _lexical_score(terms: Sequence[_Term], doc: _Doc) -> tuple[float, list[str]]
         elif term.kind == "concept":
             if term.key in doc.concepts:
                 best_concept = max(best_concept, term.weight)
-                boost = boost or term.key in _SPECIFIC_CONCEPTS
+                boost = boost or term.key in SPECIFIC_CONCEPTS
                 matched.append(f"concept:{term.key}")
             continue
         elif term.kind == "name":

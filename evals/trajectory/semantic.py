@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .documents import _Doc
+from .documents import Doc
 from .results import StepMatch
 
 #: Cosine similarity at which a step counts as covered by one evidence sentence under
@@ -94,7 +94,7 @@ def _step_units(step: str) -> list[str]:
     return units
 
 
-def _semantic_matches(steps: Sequence[str], docs: Sequence[_Doc], threshold: float) -> list[StepMatch]:
+def semantic_matches(steps: Sequence[str], docs: Sequence[Doc], threshold: float) -> list[StepMatch]:
     if not docs:
         return [StepMatch(s, 0.0, False) for s in steps]
     units = [(i, u) for i, s in enumerate(steps) for u in _step_units(s)]

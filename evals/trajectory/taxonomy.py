@@ -7,7 +7,7 @@ from typing import Any
 
 from tools.geo import haversine_km
 
-from .documents import _as_dict
+from .documents import as_dict
 
 ERROR_CATEGORIES = (
     "correct",
@@ -149,7 +149,7 @@ def error_category(record: Mapping[str, Any], *, correct_km: float = CORRECT_KM,
         return "error"
     if is_correct(record, correct_km):
         return "correct"
-    evidence = [_as_dict(e) for e in prediction.get("evidence") or []]
+    evidence = [as_dict(e) for e in prediction.get("evidence") or []]
     bearing = [e for e in evidence if _location_bearing(e)]
     if not bearing:
         return "no_usable_evidence"

@@ -6,7 +6,7 @@ import functools
 import re
 import unicodedata
 
-_STOPWORDS = frozenset(
+STOPWORDS = frozenset(
     """
     a about above after again against all also although am an and any are as at be because been before being
     below between both but by can could did do does doing down during each either else etc even every few for
@@ -30,7 +30,7 @@ _STOPWORDS = frozenset(
 
 #: Parts of country and language names that say nothing on their own ("South Korea" must
 #: not make every "south" a named entity).
-_GENERIC_NAME_PARTS = frozenset(
+GENERIC_NAME_PARTS = frozenset(
     """
     south north east west central new united states kingdom republic islands island saint st democratic
     people's peoples of the and federal federated minor outlying territories territory sar china's great
@@ -49,19 +49,19 @@ _CJK_RANGES = (
 )
 
 
-def _is_cjk(ch: str) -> bool:
+def is_cjk(ch: str) -> bool:
     o = ord(ch)
     return any(lo <= o <= hi for lo, hi in _CJK_RANGES)
 
 
-def _fold(text: str) -> str:
+def fold(text: str) -> str:
     """Casefolded, accents stripped, whitespace collapsed: 'ÁREA  Protegida' -> 'area protegida'."""
     decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text))
     stripped = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
     return re.sub(r"\s+", " ", stripped.casefold()).strip()
 
 
-def _stem(word: str) -> str:
+def word_stem(word: str) -> str:
     """A light English stemmer: plurals and possessives only (anything more conflates place words)."""
     w = word.casefold().replace("’", "'")
     if w.endswith("'s"):
@@ -76,14 +76,14 @@ def _stem(word: str) -> str:
     return w
 
 
-_TOKEN = re.compile(r"\d+|[^\W\d_]+(?:['’][^\W\d_]+)*", re.UNICODE)
-_QUOTED = re.compile(
+TOKEN = re.compile(r"\d+|[^\W\d_]+(?:['’][^\W\d_]+)*", re.UNICODE)
+QUOTED = re.compile(
     r"[\"“”„«»「」『』]([^\"“”„«»「」『』\n]{2,60})[\"“”„«»「」『』]|(?<![\w'])'([^'\n]{2,40})'(?![\w'])"
 )
 
 
 @functools.lru_cache(maxsize=1)
-def _name_lexicon() -> frozenset[str]:
+def name_lexicon() -> frozenset[str]:
     """Single words of language and script names (CLDR via babel): named entities wherever
     they stand in a sentence ("the text is in arabic")."""
     from babel import Locale
@@ -92,27 +92,27 @@ def _name_lexicon() -> frozenset[str]:
     words: set[str] = set()
     for table in (en.languages, en.scripts):
         for name in table.values():
-            for token in _TOKEN.findall(_fold(name)):
-                if len(token) > 2 and token not in _GENERIC_NAME_PARTS and token not in _STOPWORDS:
-                    words.add(_stem(token))
-    return frozenset(words) - _place_names()[0]
+            for token in TOKEN.findall(fold(name)):
+                if len(token) > 2 and token not in GENERIC_NAME_PARTS and token not in STOPWORDS:
+                    words.add(word_stem(token))
+    return frozenset(words) - place_names()[0]
 
 
 def _name_variants(name: str) -> list[tuple[str, ...]]:
     """Token sequences a country name goes by: 'Myanmar (Burma)' -> (myanmar,), (burma,);
     'Hong Kong SAR China' -> (hong, kong, sar, china), (hong, kong)."""
-    folded = _fold(name)
+    folded = fold(name)
     parts = [folded, *re.split(r"\(|\)| - |&|,| sar ", folded)]
     out = []
     for part in parts:
-        tokens = tuple(t for t in _TOKEN.findall(part) if t not in ("the", "and", "of"))
+        tokens = tuple(t for t in TOKEN.findall(part) if t not in ("the", "and", "of"))
         if tokens and tokens not in out:
             out.append(tokens)
     return out
 
 
 @functools.lru_cache(maxsize=1)
-def _place_names() -> tuple[frozenset[str], tuple[tuple[str, ...], ...]]:
+def place_names() -> tuple[frozenset[str], tuple[tuple[str, ...], ...]]:
     """Country and world-region names (CLDR): single-word names as stems, and multi-word
     names as token sequences, longest first ("united states" is one name, not two words)."""
     from babel import Locale
@@ -122,28 +122,28 @@ def _place_names() -> tuple[frozenset[str], tuple[tuple[str, ...], ...]]:
     for name in Locale("en").territories.values():
         for tokens in _name_variants(name):
             if len(tokens) == 1:
-                if len(tokens[0]) > 2 and tokens[0] not in _GENERIC_NAME_PARTS and tokens[0] not in _STOPWORDS:
-                    singles.add(_stem(tokens[0]))
+                if len(tokens[0]) > 2 and tokens[0] not in GENERIC_NAME_PARTS and tokens[0] not in STOPWORDS:
+                    singles.add(word_stem(tokens[0]))
             else:
                 phrases.add(tokens)
     return frozenset(singles), tuple(sorted(phrases, key=len, reverse=True))
 
 
-def _country_name_keys(code: str) -> set[str]:
+def country_name_keys(code: str) -> set[str]:
     """The keys under which a step's mention of this country is matched."""
-    singles, _ = _place_names()
+    singles, _ = place_names()
     keys = set()
     for tokens in _name_variants(_country_names().get(code.upper(), "")):
         if len(tokens) == 1:
-            if _stem(tokens[0]) in singles:
-                keys.add(_stem(tokens[0]))
+            if word_stem(tokens[0]) in singles:
+                keys.add(word_stem(tokens[0]))
         else:
             keys.add(" ".join(tokens))
     return keys
 
 
 @functools.lru_cache(maxsize=4096)
-def _rarity_weight(stem: str) -> float:
+def rarity_weight(stem: str) -> float:
     """Weight of an ordinary content word: rarer words say more (wordfreq Zipf scale:
     'road' 5.2 -> 0.13, 'billboard' 3.9 -> 0.21, unknown words -> 0.35)."""
     from wordfreq import zipf_frequency
