@@ -17,11 +17,11 @@ from helpers import jpeg_with_gps
 
 pytest.importorskip("langchain_openai")
 
-from agent.models.replicas import ReplicaPool  # noqa: E402
-from agent.models.served import ServedChatModel  # noqa: E402
-from agent.models.spec import parse_spec  # noqa: E402
-from evals.runner import EvalConfig, read_results, run_eval  # noqa: E402
-from tools.errors import ConfigError  # noqa: E402
+from agent.models.replicas import ReplicaPool
+from agent.models.served import ServedChatModel
+from agent.models.spec import parse_spec
+from evals.runner import EvalConfig, read_results, run_eval
+from tools.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,7 +54,9 @@ def three_stubs():
 def test_spec_with_replicas():
     backend, options = parse_spec("openai:qwen@http://a:8000/v1,http://b:8000/v1/")
     assert backend == "served" and options["model"] == "qwen"
-    assert options["base_urls"] == ["http://a:8000/v1", "http://b:8000/v1"] and options["base_url"] == "http://a:8000/v1"
+    assert (
+        options["base_urls"] == ["http://a:8000/v1", "http://b:8000/v1"] and options["base_url"] == "http://a:8000/v1"
+    )
     assert "base_urls" not in parse_spec("openai:qwen@http://a:8000/v1")[1]
     with pytest.raises(ConfigError, match="each server URL"):
         parse_spec("openai:qwen@http://a:8000/v1,b:8000")
