@@ -360,13 +360,15 @@ class RecordWriter:
 
 def _run_local(agent: Agent, config: EvalConfig, pending: list[EvalItem], writer: RecordWriter) -> dict[str, Any]:
     evaluator = Evaluator(agent, config)
+    started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=config.concurrency, thread_name_prefix="eval") as pool:
         futures: set[Future[dict[str, Any]]] = {pool.submit(evaluator.record, item) for item in pending}
         while futures:
             finished, futures = wait(futures, return_when=FIRST_COMPLETED)
             for future in finished:
                 writer.write(future.result())
-    return {"endpoints": endpoint_stats(agent), "threads": config.concurrency}
+    run_s = time.perf_counter() - started
+    return {"endpoints": endpoint_stats(agent), "threads": config.concurrency, "run_s": run_s}
 
 
 def _load(dataset: str | Path | Sequence[EvalItem], config: EvalConfig) -> tuple[list[EvalItem], str, str | None]:
