@@ -71,6 +71,7 @@ class EvalWorker:
         from .runner import trace_file
 
         record = self.evaluator.record(item)
+        record["worker"] = f"{socket.gethostname()}:{os.getpid()}"  # which actor ran it, for the record
         path = trace_file(self.evaluator.traces, item.id)
         trace = None
         if path.exists():

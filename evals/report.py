@@ -156,25 +156,32 @@ def _level_matches(record: Mapping[str, Any], gazetteer: Any) -> dict[str, bool 
     return out
 
 
+def _plain(text: str | None) -> str:
+    """Casefolded, accents dropped: datasets write "Île-de-France", GeoNames "Ile-de-France"."""
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", _fold(text))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def _admin_matches(record: Mapping[str, Any], admin: Mapping[str, Any], gazetteer: Any) -> dict[str, bool | None]:
     """Levels scored against the dataset's own admin columns (OSV-5M: ISO country code,
-    region, city names), the prediction reverse-geocoded offline; a region name is
-    matched through the gazetteer's first-level divisions, else by name."""
+    region, city names), the prediction reverse-geocoded offline; names are compared
+    without case or accents."""
     country = str(admin["country"]).upper()
     pred = _prediction_point(record)
     place = gazetteer.reverse(*pred) if pred is not None else None
     out: dict[str, bool | None] = {"country": place is not None and place.country_code == country}
     out["region"] = out["city"] = None
     if admin.get("region"):
-        code = _region_index(gazetteer).get((country, _fold(admin["region"])))
-        out["region"] = place is not None and (
-            place.region_code == code if code else _fold(place.region) == _fold(admin["region"])
+        out["region"] = (
+            place is not None and place.country_code == country and _plain(place.region) == _plain(admin["region"])
         )
     if admin.get("city"):
         out["city"] = (
             place is not None
             and place.country_code == country
-            and _fold(admin["city"]) in {_fold(place.city), _fold(place.locality)}
+            and _plain(admin["city"]) in {_plain(place.city), _plain(place.locality)}
         )
     return out
 
