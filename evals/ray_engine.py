@@ -158,6 +158,8 @@ def run_ray(config: EvalConfig, pending: list[EvalItem], writer: RecordWriter) -
     """Run ``pending`` on an actor pool; every record goes through ``writer``. Returns
     facts for the summary (merged per-endpoint counts) and the run (pool, restarts)."""
     ray = _ray()
+    if not pending:  # a finished run resumed: nothing to start a cluster for
+        return {"endpoints": None, "actors": 0, "replacements": 0, "duplicates": 0, "startup_s": 0.0, "run_s": 0.0}
     started_here = _connect(ray, config)
     try:
         return _schedule(ray, config, pending, writer)
@@ -167,7 +169,7 @@ def run_ray(config: EvalConfig, pending: list[EvalItem], writer: RecordWriter) -
 
 
 def _schedule(ray: Any, config: EvalConfig, pending: list[EvalItem], writer: RecordWriter) -> dict[str, Any]:
-    size = _pool_size(ray, config) if pending else 0
+    size = _pool_size(ray, config)
     actor_cls = _actor_class(ray, config)
     payload = {**asdict(config), "out": str(config.out), "engine": "local"}
     run_tag = uuid.uuid4().hex[:8]
