@@ -63,6 +63,16 @@ class EvalWorker:
         self.agent = build_agent(settings)
         self.evaluator = Evaluator(self.agent, replace(settings, out=self.scratch))
         self.evaluator.traces.mkdir(parents=True, exist_ok=True)
+        self._warm()
+
+    def _warm(self) -> None:
+        """Load what the first item would otherwise pay for (the gazetteer, the graph, the
+        model client), so an actor is ready when it reports ready."""
+        self.agent.gazetteer.countries()
+        _ = self.agent.graph
+        warm = getattr(getattr(self.agent.policy, "model", None), "warm", None)
+        if callable(warm):
+            warm()
 
     def where(self) -> dict[str, Any]:
         return {"host": socket.gethostname(), "pid": os.getpid()}

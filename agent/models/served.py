@@ -81,6 +81,13 @@ class ServedChatModel(BaseChatModel):
         served_model_names(url, self.api_key, timeout=min(self.timeout_s, 3.0))
         return True
 
+    def warm(self) -> None:
+        """Make the clients now (imports, set-up) rather than on the first request; asks
+        nothing of a server when the model id is known."""
+        if self.model is not None:
+            for url in self.base_urls:
+                self.client(url)
+
     def endpoint_stats(self) -> dict[str, dict[str, Any]]:
         """Requests, successes, failures and take-outs per server."""
         return self._pool.stats()
