@@ -22,7 +22,7 @@ def test_losing_a_node_loses_and_duplicates_nothing(tmp_path):
     try:
         ray.init(address=cluster.address, log_to_driver=False)
         cluster.wait_for_nodes()
-        dataset, rows = photo_set(tmp_path, 12)
+        dataset, rows = photo_set(tmp_path, 10)
         seen: list[str] = []
 
         def drop_a_node(record):
