@@ -145,6 +145,13 @@ def _is_actor_death(ray: Any, exc: BaseException) -> bool:
     return isinstance(exc, deaths)
 
 
+def _absolute(item: EvalItem) -> EvalItem:
+    """The item with absolute image paths: an actor's working folder is not the driver's."""
+    if all(p.is_absolute() for p in item.images):
+        return item
+    return item.model_copy(update={"images": [p.absolute() for p in item.images]})
+
+
 def _failed(item: EvalItem, reason: str) -> dict[str, Any]:
     return {
         "id": item.id,
@@ -208,7 +215,7 @@ def _schedule(ray: Any, config: EvalConfig, pending: list[EvalItem], writer: Rec
         for actor in list(load):
             while load[actor] < IN_FLIGHT_PER_ACTOR and queue:
                 item = queue.popleft()
-                in_flight[actor.run.remote(item)] = (actor, item)
+                in_flight[actor.run.remote(_absolute(item))] = (actor, item)
                 load[actor] += 1
         if not in_flight:
             raise RayEngineError("no Ray actor is left to run the remaining items")
@@ -234,6 +241,7 @@ def _schedule(ray: Any, config: EvalConfig, pending: list[EvalItem], writer: Rec
                 else:
                     queue.appendleft(item)
                 continue
+            record["images"] = [str(p) for p in item.images]  # as the dataset named them, like the local engine
             writer.write(record, trace)
     run_s = time.perf_counter() - started
     parts = []
