@@ -12,7 +12,7 @@ from pathlib import Path
 from graphs.consensus import STRATEGIES
 from tools.errors import GeoSleuthError
 
-from . import osm_cli, tools_cli
+from . import explain_cli, osm_cli, tools_cli
 from .agent import Agent
 from .location import Location
 from .render import render_location
@@ -111,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.set_defaults(handler=_replay)
     osm_cli.register(commands)
     tools_cli.register(commands)
+    explain_cli.register(commands)
     _register_plugins(commands)
     return parser
 
