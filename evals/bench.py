@@ -131,7 +131,18 @@ def main(argv: list[str] | None = None) -> int:
     pixels.add_argument("--repeat", type=int, default=1)
     pixels.add_argument("--rendered", type=int, default=5, help="also time this many rendered 12 MP scenes")
     pixels.add_argument("--json", action="store_true", help="print all figures as JSON")
+    explain = sub.add_parser("explain", help="milliseconds per evidence item of Agent.explain (photos, rendered)")
+    explain.add_argument("--photos", type=Path, default=DEFAULT_PHOTOS)
+    explain.add_argument("--rendered", type=int, default=6)
+    explain.add_argument("--repeat", type=int, default=3)
+    explain.add_argument("--json", action="store_true", help="print all figures as JSON")
     args = parser.parse_args(argv)
+    if args.benchmark == "explain":
+        from .bench_explain import bench_explain, format_explain
+
+        figures = bench_explain(args.photos, args.rendered, args.repeat)
+        print(json.dumps(figures, indent=2) if args.json else format_explain(figures))
+        return 0
     if args.benchmark == "pixels":
         if not args.photos.exists():
             print(f"no photos at {args.photos}", file=sys.stderr)
