@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     explain = sub.add_parser("explain", help="milliseconds per evidence item of Agent.explain (photos, rendered)")
     explain.add_argument("--photos", type=Path, default=DEFAULT_PHOTOS)
     explain.add_argument("--rendered", type=int, default=6)
-    explain.add_argument("--repeat", type=int, default=3)
+    explain.add_argument("--repeat", type=int, default=5)
     explain.add_argument("--json", action="store_true", help="print all figures as JSON")
     args = parser.parse_args(argv)
     if args.benchmark == "explain":
