@@ -355,7 +355,7 @@ def source_groups(run: RecordedRun, parents: dict[str, set[str]]) -> list[Group]
         name = f"{item.source.tool} on {item.image}" if item.image else item.source.tool
         key = f"tool:{name}"
         if key not in by_tool:
-            by_tool[key] = Group(key=key, kind="tool", label=f"all {name}", seeds=[])
+            by_tool[key] = Group(key=key, kind="tool", label=f"everything from {name}", seeds=[])
         by_tool[key].seeds.append(item.id)
     groups += list(by_tool.values())
     lanes: dict[str, list[_Proposal]] = {}

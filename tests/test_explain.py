@@ -349,3 +349,30 @@ def test_evaluation_counts_answers_resting_on_a_single_point_of_failure(lisbon_r
     assert summary["share"] == 0.5
     assert summary["resting_on_one"]["accuracy"] == 1.0 and summary["others"]["accuracy"] == 0.0
     assert summarize_records(records, base_dir=tmp_path)["attribution"] == summary
+
+
+def test_a_reviewed_run_is_explained_before_review(tmp_path):
+    from PIL import Image
+
+    photo = tmp_path / "plain.jpg"
+    Image.new("RGB", (320, 240), (90, 120, 150)).save(photo)
+
+    def torn(messages, tools, kwargs):
+        return AIMessage(
+            content="",
+            tool_calls=[
+                call(
+                    "answer",
+                    candidates=[
+                        dict(lat=PORTO[0], lon=PORTO[1], label="Porto", confidence=0.6),
+                        dict(lat=LISBON[0], lon=LISBON[1], label="Lisbon", confidence=0.5),
+                    ],
+                )
+            ],
+        )
+
+    agent = Agent(model=ScriptedChatModel(respond=torn), model_options={"hybrid": False, "samples": 1})
+    reviewed = agent.locate(photo, use_metadata=False, review={"select": 1}, trace=tmp_path / "r.jsonl")
+    attribution = agent.explain(reviewed)
+    assert reviewed.city == "Lisbon" and attribution.baseline.place.startswith("Porto")
+    assert attribution.reproduced and any("reviewer changed the answer" in n for n in attribution.notes)
