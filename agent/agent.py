@@ -75,6 +75,7 @@ class Agent:
         trace_dir: str | Path | None = None,
         settings: Settings | None = None,
         max_image_pixels: int | None = None,
+        max_image_bytes: int | None = None,
         disable: Iterable[str] = (),
         tool_settings: Mapping[str, Any] | None = None,
         model: Any = None,
@@ -93,6 +94,7 @@ class Agent:
         self.budget = Budget.coerce(budget)
         self.trace_dir = Path(trace_dir) if trace_dir is not None else self.settings.trace_dir
         self.max_image_pixels = max_image_pixels or self.settings.max_image_pixels
+        self.max_image_bytes = max_image_bytes or self.settings.max_image_bytes
         self.tool_registry = default_registry().extended(tools, origin="agent")
         self.tool_registry.validate_settings(self.run_tool_settings())
         self.policy = policy or self._default_policy(model, dict(model_options or {}))
@@ -370,10 +372,13 @@ class Agent:
     ) -> list[Location | GeoSleuthError]:
         """Locate many items concurrently; results come back in input order.
 
-        Each item is one image or a list of views of one place. With
-        ``return_exceptions=True`` an unusable item yields its ``GeoSleuthError`` in
-        place of a Location; otherwise the first such error is raised after the
-        other items finish.
+        Each item is one image or a list of views of one place. Every item runs to its
+        end whatever the others do. With ``return_exceptions=True`` a failed item yields
+        its error in place of a Location: a ``GeoSleuthError`` as raised, any other
+        exception wrapped in a ``RunError`` naming the item (the original is its
+        ``__cause__``). Otherwise the first error is raised after the other items
+        finish, with every item's outcome on its ``results`` attribute, so finished
+        work is never lost.
         """
         if concurrency < 1:
             raise ConfigError("concurrency must be >= 1")
@@ -382,18 +387,31 @@ class Agent:
         work = list(items)
         _ = self.gazetteer  # load shared data once, before the workers start
 
-        def one(item: Any) -> Location | GeoSleuthError:
+        def one(index: int, item: Any) -> Location | GeoSleuthError:
             try:
                 return self.locate(item, **options)
             except GeoSleuthError as exc:
                 return exc
-            except Exception as exc:  # noqa: BLE001 - one broken item never loses the others' results
-                return RunError(f"{type(exc).__name__}: {exc}")
+            except Exception as exc:  # noqa: BLE001 - one broken item must not sink the others
+                error = RunError(f"item {index} ({_item_label(item)}) failed: {type(exc).__name__}: {exc}")
+                error.__cause__ = exc
+                return error
 
         with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="geosleuth") as pool:
-            results = list(pool.map(one, work))
+            results = list(pool.map(one, range(len(work)), work))
         if not return_exceptions:
             for result in results:
                 if isinstance(result, GeoSleuthError):
+                    result.results = results  # type: ignore[attr-defined]
                     raise result
         return results
+
+
+def _item_label(item: Any) -> str:
+    """A short name for an item in an error message."""
+    if isinstance(item, (list, tuple)):
+        return " + ".join(_item_label(i) for i in item[:3]) + (" + ..." if len(item) > 3 else "")
+    if isinstance(item, (str, Path)):
+        text = str(item)
+        return text if len(text) <= 80 else f"...{text[-77:]}"
+    return f"<{type(item).__name__}>"

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from graphs.budget import Budget, ReplayClock
+from graphs.network import NetworkPolicy
 from graphs.policy import Policy, policy_from_description
 from graphs.replay import ReplayChatModel, TraceReplay, replay_tools
 from graphs.trace import Trace, read_trace
@@ -117,13 +118,22 @@ def replay_run(
     replay = TraceReplay(parsed, strict=strict, verify_pixels=verify_pixels)
     request = _request(agent, parsed, strategy)
     recorded_kinds = parsed.header.tool_kinds()
+    recorded_online = {t["name"]: bool(t.get("online")) for t in parsed.header.tools if "name" in t}
+    recorded_network = parsed.config.get("network") or {}
+    network = NetworkPolicy.coerce(
+        recorded_network.get("services") or bool(recorded_network.get("online")),
+        bool(recorded_network.get("allow_image_upload")),
+    )
     session = RunSession.prepare(
         agent,
         sources if len(sources) > 1 else sources[0],
         request=request,
         trace=trace_out,
         policy=policy or _policy(agent, parsed, replay, samples),
-        wrap_tools=lambda live, registry, kinds: replay_tools(replay, live, registry, {**kinds, **recorded_kinds}),
+        wrap_tools=lambda live, registry, kinds: replay_tools(
+            replay, live, registry, {**kinds, **recorded_kinds}, recorded_online
+        ),
+        network=network,
         clock=ReplayClock(request.budget.max_seconds, replay.clock_checks),
         review_decision=replay.review(),
         header_extra={"replay_of": parsed.run_id, "strict": strict},

@@ -21,6 +21,7 @@ from graphs.budget import Budget, Clock
 from graphs.context import RunContext
 from graphs.graph import recursion_limit
 from graphs.image_journal import ImageJournal
+from graphs.network import NetworkPolicy
 from graphs.policy import Policy
 from graphs.state import ConsensusResult, RunState
 from graphs.trace import TraceRecorder, new_run_id
@@ -29,6 +30,7 @@ from tools.errors import ConfigError, GeoSleuthError, RunError, UnsupportedInput
 from tools.hints import Hint
 from tools.images import ImageRegistry, load_image
 from tools.net import EgressRecord
+from tools.redact import redact
 
 from .location import Location
 
@@ -134,20 +136,24 @@ class RunSession:
         header_extra: Mapping[str, Any] | None = None,
         registry: ImageRegistry | None = None,
         recorder: TraceRecorder | None = None,
+        network: NetworkPolicy | None = None,
     ) -> RunSession:
+        network = network or agent.network
         policy = policy or agent.policy
         if registry is None:
             sources = as_image_list(images)
             registry = ImageRegistry()
             for source in sources:
-                registry.add_loaded(load_image(source, max_pixels=agent.max_image_pixels))
+                registry.add_loaded(
+                    load_image(source, max_pixels=agent.max_image_pixels, max_bytes=agent.max_image_bytes)
+                )
         else:
             sources = []
         tool_context = ToolContext(
             images=registry,
             resources=agent.resources,
             cache_dir=agent.settings.cache_dir,
-            offline=not agent.network.online,
+            offline=not network.online,
             settings=agent.run_tool_settings(),
         )
         if recorder is None:
@@ -185,15 +191,15 @@ class RunSession:
             review_decision=review_decision,
             journal=journal,
             kinds=kinds,
-            network=agent.network,
+            network=network,
             model_server=remote_model_server(policy),
         )
         infos = [entry.info() for entry in registry.roots()]
         if fresh:
             recorder.header(
                 images=infos,
-                config={**request.to_json(), "network": agent.network.describe(), **dict(header_extra or {})},
-                policy=policy.describe(),
+                config=redact({**request.to_json(), "network": network.describe(), **dict(header_extra or {})}),
+                policy=redact(policy.describe()),
                 tools=[
                     {"name": name, "kind": kinds.get(name, "other"), "online": bool(getattr(tool, "online", False))}
                     for name, tool in tools.items()

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from tools.images import DEFAULT_MAX_PIXELS
+from tools.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
 
 
 class Settings(BaseSettings):
@@ -35,10 +35,18 @@ class Settings(BaseSettings):
         default=False, description="Let tools send the photo itself (reverse image search); needs online too."
     )
     offline: bool | None = Field(default=None, description="Deprecated: the opposite of GEOSLEUTH_ONLINE.")
+    max_image_bytes: int = Field(
+        default=DEFAULT_MAX_BYTES, gt=0, description="Refuse larger image files, before reading them."
+    )
     ocr_backend: str = Field(default="auto", description="OCR engine: auto (rapidocr), rapidocr or easyocr.")
     search_backend: str | None = Field(default=None, description="Web search: duckduckgo (default) or searxng.")
     searxng_url: str | None = Field(default=None, description="A SearxNG instance (its JSON API must be enabled).")
     overpass_url: str | None = Field(default=None, description="Overpass endpoint (default: the public one).")
+    osm_db: str | None = Field(
+        default=None,
+        description="A local OSM index (SQLite file or postgresql:// DSN) made by `geosleuth osm import`; "
+        "OSM tools answer from it without the network where it covers the area.",
+    )
     tool_settings: dict[str, Any] = Field(
         default_factory=dict, description='More tool settings as JSON, e.g. {"net_min_interval_s": 2}.'
     )
@@ -101,7 +109,7 @@ class Settings(BaseSettings):
     def for_tools(self) -> dict[str, Any]:
         """The settings tools read from ``ToolContext.settings``."""
         out: dict[str, Any] = {"ocr_backend": self.ocr_backend, "ocr_time_budget_s": self.ocr_time_budget_s}
-        for key in ("search_backend", "searxng_url", "overpass_url"):
+        for key in ("search_backend", "searxng_url", "overpass_url", "osm_db"):
             if getattr(self, key):
                 out[key] = getattr(self, key)
         return {**out, **self.tool_settings}

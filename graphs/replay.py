@@ -159,9 +159,13 @@ class ReplayTool(BaseTool):
     response_format: str = "content_and_artifact"
     _live: bool = PrivateAttr(default=False)
 
+    online: bool = False
+
     def leaves_machine(self, arguments: dict[str, Any]) -> bool:
-        """A replayed call sends nothing anywhere; a lenient live call may."""
-        return False
+        """What the live tool would answer: a replay must meet the network switch exactly
+        as the recorded run did (a replayed call itself sends nothing)."""
+        asker = getattr(self.inner, "leaves_machine", None)
+        return bool(asker(arguments)) if callable(asker) else self.online
 
     def invoke(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
         """Answer a tool call with the arguments exactly as the policy gave them (they are
@@ -198,7 +202,11 @@ class ReplayTool(BaseTool):
 
 
 def replay_tools(
-    replay: TraceReplay, live: dict[str, BaseTool], images: ImageRegistry, kinds: dict[str, str]
+    replay: TraceReplay,
+    live: dict[str, BaseTool],
+    images: ImageRegistry,
+    kinds: dict[str, str],
+    online: dict[str, bool] | None = None,
 ) -> dict[str, BaseTool]:
     """Replay stand-ins for every tool the recorded run had (and the live ones too)."""
     names = list(dict.fromkeys([*kinds, *live]))
@@ -213,6 +221,7 @@ def replay_tools(
             inner=inner,
             images=images,
             kind=str(kinds.get(name) or getattr(type(inner), "kind", "other")),
+            online=bool((online or {}).get(name, getattr(inner, "online", False))),
         )
     return out
 

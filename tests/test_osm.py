@@ -758,7 +758,7 @@ def test_timeout_is_an_error_observation(tmp_path, server):
     server.route(PATH, Reply(200, overpass([CAFE]), delay_s=1.0))
     started = time.perf_counter()
     obs = call_tool(tool_for(OsmSearchTool, tmp_path, server, osm_http_timeout_s=0.2, net_retries=1), SEARCH)
-    assert not obs.ok and "ReadTimeout after 0.2 s (2 attempts)" in obs.error and obs.data["error_kind"] == "error"
+    assert not obs.ok and "ReadTimeout after 0.2 s (2 attempts)" in obs.error and obs.data["error_kind"] == "timeout"
     assert time.perf_counter() - started < 1.5
 
 

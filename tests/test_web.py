@@ -227,7 +227,7 @@ def test_searxng_timeout_is_an_error_observation(tmp_path, resources, server):
     started = time.perf_counter()
     obs = call_tool(tool, {"query": "Pastelaria Central"})
     elapsed = time.perf_counter() - started
-    assert obs.error is not None and obs.error.startswith("network:") and "ReadTimeout after 0.2 s" in obs.error
+    assert obs.error is not None and obs.error.startswith("timeout:") and "ReadTimeout after 0.2 s" in obs.error
     assert elapsed < 1.2 and len(server.requests) == 2
 
 

@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Literal
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from .deadline import DeadlinePassed, call_with_timeout, seconds_left
 from .errors import GeoSleuthError, ReplayDivergenceError
 from .evidence import Observation
 from .images import ImageRegistry
@@ -60,6 +61,9 @@ class ToolContext:
     settings: dict[str, Any] = field(default_factory=dict)
     #: Told of every request that leaves the machine (the run's egress record).
     egress: Any = None
+    #: When the run must stop gathering (a ``time.monotonic()`` value; None: no limit).
+    #: The graph sets it from the run's budget clock; network calls never wait past it.
+    deadline: float | None = None
     _net: Any = field(default=None, repr=False)
 
     def net(self) -> Any:
@@ -71,7 +75,7 @@ class ToolContext:
             known = set(NetSettings.__dataclass_fields__)
             chosen: dict[str, Any] = {"offline": self.offline, "cache_dir": self.cache_dir or default_cache_dir()}
             chosen.update({k[4:]: v for k, v in self.settings.items() if k.startswith("net_") and k[4:] in known})
-            self._net = NetClient(NetSettings(**chosen), egress=self.egress)
+            self._net = NetClient(NetSettings(**chosen), egress=self.egress, deadline=lambda: self.deadline)
         return self._net
 
 
@@ -156,3 +160,39 @@ def call_tool(tool: BaseTool, arguments: dict[str, Any], call_id: str = "call") 
         return artifact
     content = getattr(message, "content", message)
     return Observation(tool=name, arguments=_jsonable(arguments), text=str(content))
+
+
+def call_tool_with_deadline(
+    tool: BaseTool,
+    arguments: dict[str, Any],
+    call_id: str = "call",
+    *,
+    deadline: float | None = None,
+    budget_s: float | None = None,
+) -> Observation:
+    """:func:`call_tool`, cancelled at ``deadline`` (a ``time.monotonic()`` value).
+
+    The tool runs in a worker thread and the caller waits at most the time left; a tool
+    still running then is abandoned (Python cannot stop a thread; its late result is
+    dropped) and the observation says ``cancelled: wall-time budget ...``, so the run
+    answers with what it has instead of waiting on a hung service. Without a deadline
+    this is exactly :func:`call_tool`.
+    """
+    if deadline is None:
+        return call_tool(tool, arguments, call_id)
+    budget = f" of {budget_s:g} s" if budget_s is not None else ""
+    left = seconds_left(deadline)
+    assert left is not None
+    if left <= 0:
+        return Observation.failure(
+            tool.name, _jsonable(arguments), f"cancelled: wall-time budget{budget} spent before the call started"
+        )
+    try:
+        return call_with_timeout(lambda: call_tool(tool, arguments, call_id), left, name=f"geosleuth-tool-{tool.name}")
+    except DeadlinePassed as passed:
+        return Observation.failure(
+            tool.name,
+            _jsonable(arguments),
+            f"cancelled: wall-time budget{budget} ran out after {passed.waited_s:.3g} s in this call; "
+            "the run answers with the evidence gathered before it",
+        )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from .image_tools import CropTool, EnhanceTool, RotateTool, ZoomTool
 from .metadata_tool import MetadataTool
 from .ocr import ReadTextTool
-from .osm import OsmProximityTool, OsmSearchTool, OsmVerifyTool
+from .osm import OsmComboTool, OsmProximityTool, OsmSearchTool, OsmVerifyTool
+from .sun.tools import ShadowLocateTool, SunPositionTool
 from .text_tool import AnalyzeTextTool
 from .web import WebSearchTool
 
@@ -21,4 +22,7 @@ BUILTIN_TOOLS = (
     OsmSearchTool,
     OsmProximityTool,
     OsmVerifyTool,
+    OsmComboTool,
+    SunPositionTool,
+    ShadowLocateTool,
 )

@@ -29,6 +29,8 @@ EVIDENCE_KINDS = (
     "osm_feature",
     "model_observation",
     "hint",
+    "sun",
+    "tampering",
 )
 
 

@@ -70,7 +70,7 @@ class MetadataTool(GeoTool):
                     image=root.handle,
                     source=source,
                     provenance=provenance,
-                    details={"field": "time"},
+                    details={"field": "time", "taken": report.taken.isoformat(), "utc_offset": report.utc_offset},
                 )
             )
             lines.append(f"taken {when}")

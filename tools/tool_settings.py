@@ -41,6 +41,7 @@ class SearchSettings(_Strict):
 
 class OsmSettings(_Strict):
     overpass_url: str | None = None
+    osm_db: str | None = Field(default=None, description="A local OSM index: SQLite file or postgresql:// DSN.")
     osm_http_timeout_s: float | None = Field(default=None, gt=0)
     osm_max_area_km2: float | None = Field(default=None, gt=0)
     osm_max_radius_m: float | None = Field(default=None, gt=0)

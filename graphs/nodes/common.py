@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from tools.base import call_tool
+from tools.base import call_tool_with_deadline
 from tools.evidence import Evidence, Observation
 from tools.net import EgressRecord
 
@@ -34,6 +34,15 @@ def make_view(state: RunState, ctx: RunContext) -> RunView:
     )
 
 
+def tool_deadline(ctx: RunContext) -> dict[str, float]:
+    """The run's deadline from its budget clock, handed to the tools (network calls honour
+    it) and to the call itself (a tool still running then is cancelled)."""
+    assert ctx.clock is not None
+    deadline = ctx.clock.deadline()
+    ctx.tool_context.deadline = deadline
+    return {"deadline": deadline, "budget_s": ctx.budget.max_seconds}
+
+
 def run_tool(ctx: RunContext, node: str, name: str, arguments: dict[str, Any], call_id: str) -> Observation:
     """Run one tool call and record it (full observation, so replay can answer it),
     followed by the images the call registered."""
@@ -45,7 +54,7 @@ def run_tool(ctx: RunContext, node: str, name: str, arguments: dict[str, Any], c
     elif refusal is not None:
         observation = Observation.failure(name, arguments, refusal)
     else:
-        observation = call_tool(tool, arguments, call_id)
+        observation = call_tool_with_deadline(tool, arguments, call_id, **tool_deadline(ctx))
     index = ctx.recorder.tool_call(
         node,
         name,

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import random
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -184,7 +183,8 @@ class OverpassClient:
                 features, skipped = parse_overpass(result.data, host=host)
             except OverpassRuntimeError as exc:
                 if round_ < self.remark_retries:
-                    time.sleep(self.net.settings.backoff_s * (1.0 + 0.1 * random.random()))
+                    wait = self.net.settings.backoff_s * (1.0 + 0.1 * random.random())
+                    self.net.pause(wait, self.net.call_deadline(), host, net_message(exc))
                     continue
                 raise OverpassRuntimeError(f"{net_message(exc)} ({round_ + 1} tries)") from None
             if use_cache:

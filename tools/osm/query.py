@@ -199,6 +199,8 @@ class SearchArea:
     area_km2: float
     description: str
     resolved: ResolvedArea | None = None
+    #: the area itself (a box or a circle), for stores that search it without QL
+    shape: BBox | Around | None = None
 
 
 def check_area(area: BBox | Around, limits: QueryLimits) -> None:
@@ -354,11 +356,11 @@ def search_area(query: FeatureQuery, limits: QueryLimits, resolve_area: AreaReso
     """The query's area as a QL filter, after the size guard; None when it has none."""
     if query.bbox is not None:
         check_area(query.bbox, limits)
-        return SearchArea(query.bbox.ql(), query.bbox.area_km2(), f"bbox {query.bbox.ql()}")
+        return SearchArea(query.bbox.ql(), query.bbox.area_km2(), f"bbox {query.bbox.ql()}", shape=query.bbox)
     if query.around is not None:
         check_area(query.around, limits)
         a = query.around
-        return SearchArea(a.ql(), a.area_km2(), f"{a.radius_m:,.0f} m around {a.lat:.5f},{a.lon:.5f}")
+        return SearchArea(a.ql(), a.area_km2(), f"{a.radius_m:,.0f} m around {a.lat:.5f},{a.lon:.5f}", shape=a)
     if query.area_name is not None:
         if resolve_area is None:
             raise OsmQueryError("area_name needs the offline gazetteer; give a bbox or around instead")
@@ -368,7 +370,7 @@ def search_area(query: FeatureQuery, limits: QueryLimits, resolve_area: AreaReso
             check_area(box, limits)
         except OsmQueryError as exc:
             raise OsmQueryError(f"'{query.area_name}' resolves to {resolved.describe()}: {exc}") from None
-        return SearchArea(box.ql(), box.area_km2(), resolved.describe(), resolved)
+        return SearchArea(box.ql(), box.area_km2(), resolved.describe(), resolved, shape=box)
     return None
 
 
@@ -380,7 +382,7 @@ class CompiledQuery:
     """Overpass QL ready to send, with what it was built from."""
 
     ql: str
-    kind: Literal["search", "proximity", "verify", "raw"]
+    kind: Literal["search", "proximity", "verify", "raw", "combo"]
     limit: int
     area: SearchArea | None = None
     sets: dict[str, FeatureQuery] = field(default_factory=dict)
@@ -494,4 +496,4 @@ def compile_name_search(
         + "\n"
     )
     description = f"{around.radius_m:,.0f} m around {around.lat:.5f},{around.lon:.5f}"
-    return CompiledQuery(ql, "verify", n, SearchArea(around.ql(), around.area_km2(), description))
+    return CompiledQuery(ql, "verify", n, SearchArea(around.ql(), around.area_km2(), description, shape=around))
