@@ -323,13 +323,10 @@ def test_model_run_is_explained_without_calling_the_model(tmp_path):
 # ============================================================================ evaluation
 
 
-def test_evaluation_counts_answers_resting_on_a_single_point_of_failure(lisbon_run, tmp_path, monkeypatch):
-    import evals.report
+def test_evaluation_counts_answers_resting_on_a_single_point_of_failure(lisbon_run, tmp_path):
     from evals.attribution import attribution_of_results
     from evals.report import summarize_records
 
-    # evals.trajectory.tool_counts still reads steps as dicts (fails on typed v2 steps); not what is tested here
-    monkeypatch.setattr(evals.report, "tool_counts", lambda trace: {"total": 0})
     location, path = lisbon_run
     synthetic = tmp_path / "traces" / "synthetic.jsonl"
     synthetic.parent.mkdir()
