@@ -370,6 +370,9 @@ def summarize_records(
         }
     else:
         summary["step_coverage"] = None
+    from .attribution import summarize_attribution  # answers resting on a single point of failure
+
+    summary["attribution"] = summarize_attribution(records, base_dir=base_dir, correct_km=correct_km)
     summary["items"] = rows
     return summary
 
