@@ -58,7 +58,9 @@ def test_bad_file_prints_one_line_and_continues(photo, tmp_path, capsys):
     missing = tmp_path / "missing.jpg"
     assert main(["locate", str(missing), str(photo)]) == 1
     captured = capsys.readouterr()
-    assert captured.err.strip() == f"geosleuth: error: image not found: {missing}"
+    first, *rest = captured.err.strip().splitlines()
+    assert first == f"geosleuth: error: image not found: {missing}"
+    assert rest == [f"geosleuth: {photo}: nothing left this machine (offline run)"]
     assert "Answer:" in captured.out
 
 
