@@ -32,5 +32,5 @@ def ingest(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         output={"images": [e.info() for e in ctx.tool_context.images.roots()], "use_metadata": ctx.use_metadata},
         images=[e.handle for e in ctx.tool_context.images.roots()],
     )
-    evidence = record_evidence(ctx, "ingest", len(state.evidence), found)
+    evidence = record_evidence(ctx, "ingest", state.evidence, found)
     return {"evidence": evidence, "observations": observations, "tool_counts": counts}

@@ -199,6 +199,24 @@ class SearchArea:
     area_km2: float
     description: str
     resolved: ResolvedArea | None = None
+    #: The area itself, so what comes back can be checked against it.
+    shape: BBox | Around | None = None
+
+    def distance_outside_km(self, feature: Any) -> float | None:
+        """How far (km) an :class:`~tools.osm.features.OsmFeature` lies outside this area:
+        0 inside, None when the area has no shape to check against."""
+        if isinstance(self.shape, Around):
+            return max(0.0, feature.distance_km(self.shape.lat, self.shape.lon) - self.shape.radius_m / 1000.0)
+        if isinstance(self.shape, BBox):
+            box = self.shape
+            lat = min(max(feature.lat, box.south), box.north)
+            if box.west <= box.east:
+                lon = min(max(feature.lon, box.west), box.east)
+            else:  # across the antimeridian
+                inside = feature.lon >= box.west or feature.lon <= box.east
+                lon = feature.lon if inside else min((box.west, box.east), key=lambda x: abs(x - feature.lon))
+            return feature.distance_km(lat, lon)
+        return None
 
 
 def check_area(area: BBox | Around, limits: QueryLimits) -> None:
@@ -354,11 +372,11 @@ def search_area(query: FeatureQuery, limits: QueryLimits, resolve_area: AreaReso
     """The query's area as a QL filter, after the size guard; None when it has none."""
     if query.bbox is not None:
         check_area(query.bbox, limits)
-        return SearchArea(query.bbox.ql(), query.bbox.area_km2(), f"bbox {query.bbox.ql()}")
+        return SearchArea(query.bbox.ql(), query.bbox.area_km2(), f"bbox {query.bbox.ql()}", shape=query.bbox)
     if query.around is not None:
         check_area(query.around, limits)
         a = query.around
-        return SearchArea(a.ql(), a.area_km2(), f"{a.radius_m:,.0f} m around {a.lat:.5f},{a.lon:.5f}")
+        return SearchArea(a.ql(), a.area_km2(), f"{a.radius_m:,.0f} m around {a.lat:.5f},{a.lon:.5f}", shape=a)
     if query.area_name is not None:
         if resolve_area is None:
             raise OsmQueryError("area_name needs the offline gazetteer; give a bbox or around instead")
@@ -368,7 +386,7 @@ def search_area(query: FeatureQuery, limits: QueryLimits, resolve_area: AreaReso
             check_area(box, limits)
         except OsmQueryError as exc:
             raise OsmQueryError(f"'{query.area_name}' resolves to {resolved.describe()}: {exc}") from None
-        return SearchArea(box.ql(), box.area_km2(), resolved.describe(), resolved)
+        return SearchArea(box.ql(), box.area_km2(), resolved.describe(), resolved, shape=box)
     return None
 
 
@@ -494,4 +512,4 @@ def compile_name_search(
         + "\n"
     )
     description = f"{around.radius_m:,.0f} m around {around.lat:.5f},{around.lon:.5f}"
-    return CompiledQuery(ql, "verify", n, SearchArea(around.ql(), around.area_km2(), description))
+    return CompiledQuery(ql, "verify", n, SearchArea(around.ql(), around.area_km2(), description, shape=around))
