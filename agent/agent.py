@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 from PIL import Image
@@ -261,6 +261,70 @@ class Agent:
             return exc
         where = f"; trace so far: {context.recorder.path}" if context.recorder.path else ""
         return RunError(f"run {context.recorder.run_id} failed: {message}{where}")
+
+    @overload
+    def locate(
+        self,
+        images: ImageInput | Sequence[ImageInput],
+        *,
+        use_metadata: bool = True,
+        hint: Hint | str | Mapping[str, Any] | None = None,
+        budget: Budget | Mapping[str, Any] | None = None,
+        question: str | None = None,
+        strategy: str | None = None,
+        trace: str | Path | None = None,
+        country: Any = None,
+        bbox: Any = None,
+        review: Literal[False] = False,
+    ) -> Location: ...
+
+    @overload
+    def locate(
+        self,
+        images: ImageInput | Sequence[ImageInput],
+        *,
+        use_metadata: bool = True,
+        hint: Hint | str | Mapping[str, Any] | None = None,
+        budget: Budget | Mapping[str, Any] | None = None,
+        question: str | None = None,
+        strategy: str | None = None,
+        trace: str | Path | None = None,
+        country: Any = None,
+        bbox: Any = None,
+        review: Literal[True],
+    ) -> PendingReview: ...
+
+    @overload
+    def locate(
+        self,
+        images: ImageInput | Sequence[ImageInput],
+        *,
+        use_metadata: bool = True,
+        hint: Hint | str | Mapping[str, Any] | None = None,
+        budget: Budget | Mapping[str, Any] | None = None,
+        question: str | None = None,
+        strategy: str | None = None,
+        trace: str | Path | None = None,
+        country: Any = None,
+        bbox: Any = None,
+        review: Callable[[dict[str, Any]], Any] | Mapping[str, Any],
+    ) -> Location: ...
+
+    @overload
+    def locate(
+        self,
+        images: ImageInput | Sequence[ImageInput],
+        *,
+        use_metadata: bool = True,
+        hint: Hint | str | Mapping[str, Any] | None = None,
+        budget: Budget | Mapping[str, Any] | None = None,
+        question: str | None = None,
+        strategy: str | None = None,
+        trace: str | Path | None = None,
+        country: Any = None,
+        bbox: Any = None,
+        review: bool | Callable[[dict[str, Any]], Any] | Mapping[str, Any] | Any = False,
+    ) -> Location | PendingReview: ...
 
     def locate(
         self,

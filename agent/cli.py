@@ -12,7 +12,7 @@ from pathlib import Path
 from graphs.consensus import STRATEGIES
 from tools.errors import GeoSleuthError
 
-from . import osm_cli
+from . import batch_csv, osm_cli
 from .agent import Agent
 from .location import Location
 from .render import render_location
@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     locate.add_argument("--country", action="append", metavar="CC", help="restrict to a country (repeatable)")
     locate.add_argument("--bbox", type=_bbox, metavar="S,W,N,E", help="restrict to a bounding box")
     locate.add_argument("--question", help="the question asked about the image (kept in the trace)")
+    locate.add_argument(
+        "--csv", metavar="FILE", help="also write one CSV row per image (the batch layout; '-' for stdout)"
+    )
     locate.add_argument("--max-steps", type=int, metavar="N", help="planning rounds before answering")
     locate.add_argument(
         "--review",
@@ -111,13 +114,17 @@ def _register_plugins(commands: argparse._SubParsersAction) -> None:
             print(f"geosleuth: warning: command {entry.name!r} unavailable: {exc}", file=sys.stderr)
 
 
-def _trace_target(arg: str | None, count: int, run_index: int) -> Path | None:
+def _trace_target(arg: str | None, count: int, group: list[str]) -> Path | None:
+    """Where a run's trace goes: the named file for one image, else a new file named after
+    the image in the named folder (``graphs.trace_names``: never overwrites)."""
     if arg is None:
         return None
     path = Path(arg)
     if count == 1 and not (path.is_dir() or arg.endswith(("/", "\\"))):
         return path
-    return path / f"run-{run_index:04d}.jsonl"
+    from graphs.trace_names import create_trace_file
+
+    return create_trace_file(path, group if len(group) > 1 else group[0])
 
 
 def _locate(args: argparse.Namespace) -> int:
@@ -136,9 +143,13 @@ def _locate(args: argparse.Namespace) -> int:
     budget = {"max_steps": args.max_steps} if args.max_steps is not None else None
     groups: list[list[str]] = [list(args.images)] if args.same_place else [[img] for img in args.images]
     results: list[tuple[str, Location]] = []
+    rows: list[dict[str, str]] = []
     failures = 0
     for index, group in enumerate(groups):
         label = " + ".join(group)
+        if len(groups) > 1:
+            print(f"[{index + 1}/{len(groups)}] {label}", file=sys.stderr, flush=True)
+        target = _trace_target(args.trace, len(groups), group)
         try:
             location = agent.locate(
                 group if len(group) > 1 else group[0],
@@ -148,14 +159,18 @@ def _locate(args: argparse.Namespace) -> int:
                 bbox=args.bbox,
                 budget=budget,
                 question=args.question,
-                trace=_trace_target(args.trace, len(groups), index),
+                trace=target,
                 review=terminal_reviewer(sys.stdin, sys.stderr) if args.review else False,
             )
         except GeoSleuthError as exc:
             failures += 1
             print(f"geosleuth: error: {exc}", file=sys.stderr)
+            rows.append(batch_csv.row(label, error=str(exc)))
+            if target is not None and target.is_file() and target.stat().st_size == 0:
+                target.unlink()  # the name reserved for a run that never started
             continue
         results.append((label, location))
+        rows.append(batch_csv.row(label, location))
         if not args.json:
             print(render_location(location, title=label))
             if index < len(groups) - 1:
@@ -163,7 +178,23 @@ def _locate(args: argparse.Namespace) -> int:
     if args.json:
         payload = [json.loads(loc.to_json()) for _, loc in results]
         print(json.dumps(payload[0] if len(groups) == 1 and payload else payload, indent=2, ensure_ascii=False))
+    if args.csv:
+        _write_csv(args.csv, rows)
     return 1 if failures else 0
+
+
+def _write_csv(target: str, rows: list[dict[str, str]]) -> None:
+    text = batch_csv.to_csv(rows)
+    if target == "-":
+        sys.stdout.write(text)
+        return
+    path = Path(target)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise GeoSleuthError(f"cannot write {path}: {exc.strerror or exc}") from None
+    print(f"wrote {path} ({len(rows)} row{'s' if len(rows) != 1 else ''})", file=sys.stderr)
 
 
 def _replay(args: argparse.Namespace) -> int:

@@ -98,10 +98,57 @@ def test_batch_rows_have_one_layout():
     parsed = list(csv.DictReader(io.StringIO(text)))
     assert tuple(parsed[0]) == batch_csv.COLUMNS
     first = parsed[0]
-    assert (first["lat"], first["lon"], first["radius_km"], first["confidence"]) == ("38.72509", "-9.1498", "10.6", "0.6")
+    assert (first["lat"], first["lon"], first["radius_km"], first["confidence"]) == (
+        "38.72509",
+        "-9.1498",
+        "10.6",
+        "0.6",
+    )
     assert first["country_code"] == "PT" and first["city"] == "Lisbon"
     assert first["top_evidence"] == "[ev:4] place_name 'lisboa' -> Lisbon, Portugal (0.73)"
     assert first["trace_file"] == "runs/lisbon-street-3f9a1c.jsonl"
     assert parsed[1]["lat"] == "" and parsed[1]["top_evidence"].startswith("no answer: no evidence")
     assert parsed[2]["image"].startswith("'=") and parsed[2]["error"] == "image not found"  # no formula
     assert batch_csv.read_rows(text) == parsed
+
+
+LISBON = Path(__file__).resolve().parent.parent / "examples" / "lisbon_street.jpg"
+
+
+@pytest.mark.slow
+def test_locate_several_images_shows_progress_names_traces_and_writes_csv(tmp_path, capsys):
+    from agent.cli import main
+
+    copy = tmp_path / "Second View.jpg"
+    copy.write_bytes(LISBON.read_bytes())
+    traces = tmp_path / "traces"
+    (traces).mkdir()
+    (traces / "run-0000.jsonl").write_text("an older batch\n")
+    sheet = tmp_path / "out" / "batch.csv"
+    args = [
+        "locate",
+        str(LISBON),
+        str(copy),
+        str(tmp_path / "missing.jpg"),
+        "--trace",
+        str(traces),
+        "--csv",
+        str(sheet),
+    ]
+    assert main(args) == 1  # one image failed
+    err = capsys.readouterr().err
+    assert "[1/3] " in err and "[2/3] " in err and "[3/3] " in err
+    assert (traces / "run-0000.jsonl").read_text() == "an older batch\n"
+    names = sorted(p.name for p in traces.glob("*.jsonl") if p.name != "run-0000.jsonl")
+    assert len(names) == 2 and names[0].startswith("lisbon-street-") and names[1].startswith("second-view-")
+    rows = batch_csv.read_rows(sheet.read_text())
+    assert [r["image"] for r in rows] == [str(LISBON), str(copy), str(tmp_path / "missing.jpg")]
+    assert rows[0]["country_code"] == "PT" and Path(rows[0]["trace_file"]).name == names[0]
+    assert rows[2]["lat"] == "" and "not found" in rows[2]["error"]
+    # a recorded run exports to the same layout
+    assert main(["trace", "export", rows[0]["trace_file"], "--format", "csv"]) == 0
+    exported = batch_csv.read_rows(capsys.readouterr().out)
+    assert len(exported) == 1
+    assert {k: exported[0][k] for k in ("lat", "lon", "country_code", "trace_file")} == {
+        k: rows[0][k] for k in ("lat", "lon", "country_code", "trace_file")
+    }
