@@ -9,6 +9,7 @@ with the text protocol. ``tool_protocol`` forces either path.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -18,7 +19,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import Runnable
-from pydantic import PrivateAttr
+from pydantic import Field, PrivateAttr
 
 from tools.errors import ModelError
 
@@ -52,7 +53,9 @@ class ServedChatModel(BaseChatModel):
 
     base_url: str
     model: str | None = None
-    api_key: str = "EMPTY"
+    #: "EMPTY" (what local vLLM servers accept) unless set here, by GEOSLEUTH_MODEL_API_KEY,
+    #: or by OPENAI_API_KEY (read when the model is made, as the OpenAI client does).
+    api_key: str = Field(default_factory=lambda: os.environ.get("OPENAI_API_KEY") or "EMPTY")
     tool_protocol: ToolProtocol = "auto"
     timeout_s: float = 120.0
     max_tokens: int = 1024

@@ -4,11 +4,14 @@
   existing directory means the same;
 * ``openai:MODEL@URL`` (aliases ``vllm:``, ``served:``) — a model on an
   OpenAI-compatible server, e.g. ``vllm:Qwen/Qwen2.5-VL-7B-Instruct@http://127.0.0.1:8000/v1``;
-  ``openai:URL`` takes the first model the server lists.
+  ``openai:URL`` takes the first model the server lists. As the OpenAI client does, a
+  served spec without a URL (``openai:gpt-4o-mini``) uses ``OPENAI_BASE_URL``, and the
+  API key comes from ``GEOSLEUTH_MODEL_API_KEY`` or else ``OPENAI_API_KEY``.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +38,13 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
         if text.startswith(prefix):
             rest = text[len(prefix) :].strip()
             model, _, url = rest.rpartition("@") if "@" in rest else ("", "", rest)
+            if not url.startswith(("http://", "https://")) and "@" not in rest:
+                model, url = rest, os.environ.get("OPENAI_BASE_URL", "").strip()  # the OpenAI client's variable
+                if not url:
+                    raise ConfigError(
+                        f"model spec {spec!r} names no server: use openai:MODEL@http://host:8000/v1, "
+                        "or set OPENAI_BASE_URL"
+                    )
             if not url.startswith(("http://", "https://")):
                 raise ConfigError(
                     f"model spec {spec!r}: the server URL must start with http:// or https:// "
