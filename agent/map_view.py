@@ -330,7 +330,7 @@ def map_svg(
     body = (
         f'<rect x="{x0:.3f}" y="{y0:.3f}" width="{w:.3f}" height="{h:.3f}" class="sea"/>'
         + f'<g class="countries">{_land_paths(view, unit)}</g>'
-        + _graticule(view, w / 70)
+        + _graticule(view, w / 50)
         + _circle(view, circle, unit)
         + _marks(view, points, w / 120)
     )
