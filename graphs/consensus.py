@@ -53,11 +53,14 @@ def noisy_or(scores: Sequence[float]) -> float:
 
 def support_key(candidate: Candidate, index: int) -> tuple:
     """What a candidate's support rests on. Candidates with the same key are copies of one
-    another (the same place proposed twice from the same evidence) and count once; a
-    candidate that cites nothing is its own support."""
+    another (the same proposer putting the same place on the same evidence twice) and
+    count once; a candidate that cites nothing is its own support. Samples of a model are
+    separate proposers: K samples agreeing is the self-consistency multi-sample inference
+    looks for, not a copy."""
     if not candidate.sources:
         return ("#", index)
-    return (frozenset(candidate.sources), round(candidate.lat, 4), round(candidate.lon, 4), candidate.radius_km)
+    where = (round(candidate.lat, 4), round(candidate.lon, 4), candidate.radius_km)
+    return (frozenset(candidate.sources), *where, candidate.proposer)
 
 
 def independent_weight(candidates: Sequence[Candidate]) -> float:
