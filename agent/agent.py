@@ -5,55 +5,32 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-import numpy as np
-from PIL import Image
-
 from graphs.budget import Budget
 from graphs.consensus import STRATEGIES
-from graphs.context import RunContext
-from graphs.graph import build_graph, recursion_limit
+from graphs.graph import build_graph
+from graphs.network import NetworkPolicy
 from graphs.policies.heuristic import HeuristicPolicy
 from graphs.policy import Policy
-from graphs.state import ConsensusResult, RunState
-from graphs.trace import TraceRecorder
-from tools.base import SharedResources, ToolContext
-from tools.errors import ConfigError, GeoSleuthError, RunError, UnsupportedInputError
+from tools.base import SharedResources
+from tools.errors import ConfigError, GeoSleuthError, RunError
 from tools.gazetteer import Gazetteer
 from tools.hints import Hint
-from tools.images import ImageRegistry, load_image
-from tools.toolbox import build_toolbox
+from tools.registry import ToolKind, default_registry
 
 from .location import Location
+from .session import RunRequest, RunSession
 from .settings import Settings
 
 if TYPE_CHECKING:
     from .review import PendingReview
 
 ImageInput = Any  # str | PathLike | bytes | BinaryIO | PIL.Image | np.ndarray
-
-
-def _as_image_list(images: ImageInput | Sequence[ImageInput]) -> list[ImageInput]:
-    """One image, or several views of one place given as a list or tuple."""
-    if isinstance(images, (list, tuple)):
-        if not images:
-            raise UnsupportedInputError("no images given: pass a path, bytes, an image, or a non-empty list of them")
-        return list(images)
-    if isinstance(images, (set, frozenset, dict)) or (
-        isinstance(images, Iterable)
-        and not isinstance(images, (str, bytes, bytearray, memoryview, np.ndarray))
-        and not hasattr(images, "read")
-        and not isinstance(images, Image.Image)
-    ):
-        raise UnsupportedInputError(
-            f"cannot locate an object of type {type(images).__name__}: pass one image or a list of images of one place"
-        )
-    return [images]
+ReviewArg = bool | Callable[[dict[str, Any]], Any] | Mapping[str, Any] | Any
 
 
 class Agent:
@@ -77,6 +54,16 @@ class Agent:
         model_options: backend options (``adapter``, ``device``, ``dtype``, ``api_key``,
             ``tool_protocol``, ...) and policy settings (``samples``, ``temperature``,
             ``max_rounds``, ``hybrid``), over the ``GEOSLEUTH_MODEL_*`` settings.
+        online: let runs send requests off this machine (web search, Overpass, ...):
+            ``True``, or the tool names/kinds allowed (``["search"]``). Default: offline
+            (``GEOSLEUTH_ONLINE=1`` to change it). Every request that leaves is recorded in
+            the run's egress record (``Location.egress`` and the trace).
+        allow_image_upload: let tools send the photo itself (reverse image search); needs
+            ``online`` too.
+        tools: more tools for this agent's runs: LangChain tool objects, ``GeoTool``
+            classes or :class:`~tools.registry.ToolSpec` s (a tool named like a built-in
+            one replaces it). Installed plug-ins (entry point group ``geosleuth.tools``)
+            are registered for every agent.
     """
 
     def __init__(
@@ -88,18 +75,28 @@ class Agent:
         trace_dir: str | Path | None = None,
         settings: Settings | None = None,
         max_image_pixels: int | None = None,
+        max_image_bytes: int | None = None,
         disable: Iterable[str] = (),
         tool_settings: Mapping[str, Any] | None = None,
         model: Any = None,
         model_options: Mapping[str, Any] | None = None,
+        tools: Iterable[Any] = (),
+        online: bool | Iterable[str] | None = None,
+        allow_image_upload: bool | None = None,
     ) -> None:
         self.settings = settings or Settings()
-        self.disabled_kinds = frozenset(disable)
+        chosen = online if online is not None else (self.settings.online_services or self.settings.online)
+        upload = self.settings.allow_image_upload if allow_image_upload is None else allow_image_upload
+        self.network = NetworkPolicy.coerce(chosen, allow_image_upload=upload)
+        self.disabled_kinds = self._check_kinds(disable)
         self.tool_settings = dict(tool_settings or {})
         self.strategy = self._check_strategy(strategy or self.settings.strategy)
         self.budget = Budget.coerce(budget)
         self.trace_dir = Path(trace_dir) if trace_dir is not None else self.settings.trace_dir
         self.max_image_pixels = max_image_pixels or self.settings.max_image_pixels
+        self.max_image_bytes = max_image_bytes or self.settings.max_image_bytes
+        self.tool_registry = default_registry().extended(tools, origin="agent")
+        self.tool_registry.validate_settings(self.run_tool_settings())
         self.policy = policy or self._default_policy(model, dict(model_options or {}))
         self.resources = SharedResources()
         self._graph: Any = None
@@ -127,6 +124,14 @@ class Agent:
         return ModelPolicy(load_model(model, **backend), ModelPolicySettings(**policy))
 
     @staticmethod
+    def _check_kinds(kinds: Iterable[str]) -> frozenset[str]:
+        chosen = frozenset(str(k) for k in kinds)
+        unknown = sorted(chosen - {str(k) for k in ToolKind})
+        if unknown:
+            raise ConfigError(f"unknown tool kind(s) {', '.join(unknown)}; choose from {', '.join(map(str, ToolKind))}")
+        return chosen
+
+    @staticmethod
     def _check_strategy(strategy: str) -> str:
         if strategy not in STRATEGIES:
             raise ConfigError(f"unknown consensus strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
@@ -148,134 +153,52 @@ class Agent:
                 self._review_graph = build_graph(checkpointer=review_checkpointer(self.settings.cache_dir))
             return self._review_graph
 
+    def run_tool_settings(self) -> dict[str, Any]:
+        """The flat tool settings of this agent's runs (settings, then ``tool_settings``)."""
+        return {**self.settings.for_tools(), **self.tool_settings}
+
     @property
     def gazetteer(self) -> Gazetteer:
         return self.resources.get("gazetteer", lambda: Gazetteer(self.settings.cache_dir))
 
     # ------------------------------------------------------------------ running
-    def _prepare(
+    def request(
         self,
-        images: ImageInput | Sequence[ImageInput],
         *,
-        use_metadata: bool,
-        hint: Hint | str | Mapping[str, Any] | None,
-        budget: Budget | Mapping[str, Any] | None,
-        question: str | None,
-        strategy: str | None,
-        trace: str | Path | None,
+        use_metadata: bool = True,
+        hint: Hint | str | Mapping[str, Any] | None = None,
+        budget: Budget | Mapping[str, Any] | None = None,
+        question: str | None = None,
+        strategy: str | None = None,
         country: Any = None,
         bbox: Any = None,
-        policy: Policy | None = None,
-        replay: Any = None,
-        disabled_kinds: frozenset[str] | None = None,
-    ) -> tuple[RunContext, RunState]:
-        sources = _as_image_list(images)
-        policy = policy or self.policy
-        disabled = self.disabled_kinds if disabled_kinds is None else disabled_kinds
-        run_budget = Budget.coerce(budget, self.budget)
-        run_strategy = self._check_strategy(strategy or self.strategy)
-        run_hint = Hint.coerce(hint, country=country, bbox=bbox)
-        registry = ImageRegistry()
-        for source in sources:
-            registry.add_loaded(load_image(source, max_pixels=self.max_image_pixels))
-        tool_context = ToolContext(
-            images=registry,
-            resources=self.resources,
-            cache_dir=self.settings.cache_dir,
-            offline=self.settings.offline,
-            settings={**self.settings.for_tools(), **self.tool_settings},
-        )
-        recorder = TraceRecorder(None)
-        if trace is not None:
-            recorder = TraceRecorder(Path(trace), recorder.run_id)
-        elif self.trace_dir is not None:
-            recorder = TraceRecorder(self.trace_dir / f"{recorder.run_id}.jsonl", recorder.run_id)
-        context = RunContext(
-            policy=policy,
-            tools=build_toolbox(tool_context, use_metadata=use_metadata, disabled_kinds=disabled),
-            tool_context=tool_context,
-            recorder=recorder,
-            gazetteer=self.gazetteer,
-            budget=run_budget,
-            strategy=run_strategy,
+        disabled_kinds: Iterable[str] | None = None,
+    ) -> RunRequest:
+        """A run's settings, checked, with this agent's defaults filled in."""
+        return RunRequest(
             use_metadata=use_metadata,
-            hint=run_hint,
-            replay=replay,
+            hint=Hint.coerce(hint, country=country, bbox=bbox),
+            budget=Budget.coerce(budget, self.budget),
+            question=question,
+            strategy=self._check_strategy(strategy or self.strategy),
+            disabled_kinds=frozenset(self.disabled_kinds if disabled_kinds is None else disabled_kinds),
         )
-        infos = [entry.info() for entry in registry.roots()]
-        recorder.header(
-            images=infos,
-            config={
-                "policy": policy.describe(),
-                "strategy": run_strategy,
-                "budget": run_budget.model_dump(),
-                "use_metadata": use_metadata,
-                "hint": run_hint.model_dump(mode="json") if run_hint else None,
-                "question": question,
-                "tools": sorted(context.tools),
-                "disabled_kinds": sorted(disabled),
-                **({"replay_of": replay.trace.header.get("run_id"), "strict": replay.strict} if replay else {}),
-            },
-        )
-        return context, RunState(question=question, images=infos)
-
-    def _finish(self, context: RunContext, final: dict[str, Any], started: float) -> Location:
-        result: ConsensusResult = final.get("result") or ConsensusResult(strategy=context.strategy, reason="no result")
-        recorder = context.recorder
-        location = Location(
-            lat=result.lat,
-            lon=result.lon,
-            confidence=result.confidence if result.answered else 0.0,
-            radius_km=result.radius_km,
-            country_code=result.country_code,
-            country=result.country,
-            region=result.region,
-            city=result.city,
-            candidates=result.ranked,
-            evidence=final.get("evidence", []),
-            summary=final.get("summary", ""),
-            reason=result.reason,
-            strategy=result.strategy,
-            run_id=recorder.run_id,
-            images=[e.info() for e in context.tool_context.images.roots()],
-            elapsed_s=round(time.perf_counter() - started, 4),
-            trace_path=str(recorder.path) if recorder.path else None,
-        )
-        recorder.close("ok", result=location.model_dump(mode="json", exclude={"trace"}))
-        if recorder.path is None:
-            location.trace = list(recorder.records)
-        return location
-
-    @staticmethod
-    def _config(context: RunContext) -> dict[str, Any]:
-        return {"recursion_limit": recursion_limit(context.budget.max_steps)}
-
-    @staticmethod
-    def _fail(context: RunContext, exc: BaseException) -> GeoSleuthError:
-        """Close the trace with the failure; a GeoSleuthError passes through as it is,
-        anything else becomes a RunError naming the run and its trace."""
-        message = f"{type(exc).__name__}: {exc}"
-        context.recorder.step("run", "error", "run", output={"error": message})
-        context.recorder.close("error", error=message)
-        if isinstance(exc, GeoSleuthError):
-            return exc
-        where = f"; trace so far: {context.recorder.path}" if context.recorder.path else ""
-        return RunError(f"run {context.recorder.run_id} failed: {message}{where}")
 
     @overload
     def locate(
         self,
         images: ImageInput | Sequence[ImageInput],
         *,
-        use_metadata: bool = True,
-        hint: Hint | str | Mapping[str, Any] | None = None,
-        budget: Budget | Mapping[str, Any] | None = None,
-        question: str | None = None,
-        strategy: str | None = None,
-        trace: str | Path | None = None,
-        country: Any = None,
-        bbox: Any = None,
-        review: Literal[False] = False,
+        use_metadata: bool = ...,
+        hint: Hint | str | Mapping[str, Any] | None = ...,
+        budget: Budget | Mapping[str, Any] | None = ...,
+        question: str | None = ...,
+        strategy: str | None = ...,
+        trace: str | Path | None = ...,
+        country: Any = ...,
+        bbox: Any = ...,
+        review: Literal[False] = ...,
+        overwrite_trace: bool = ...,
     ) -> Location: ...
 
     @overload
@@ -283,47 +206,16 @@ class Agent:
         self,
         images: ImageInput | Sequence[ImageInput],
         *,
-        use_metadata: bool = True,
-        hint: Hint | str | Mapping[str, Any] | None = None,
-        budget: Budget | Mapping[str, Any] | None = None,
-        question: str | None = None,
-        strategy: str | None = None,
-        trace: str | Path | None = None,
-        country: Any = None,
-        bbox: Any = None,
-        review: Literal[True],
-    ) -> PendingReview: ...
-
-    @overload
-    def locate(
-        self,
-        images: ImageInput | Sequence[ImageInput],
-        *,
-        use_metadata: bool = True,
-        hint: Hint | str | Mapping[str, Any] | None = None,
-        budget: Budget | Mapping[str, Any] | None = None,
-        question: str | None = None,
-        strategy: str | None = None,
-        trace: str | Path | None = None,
-        country: Any = None,
-        bbox: Any = None,
-        review: Callable[[dict[str, Any]], Any] | Mapping[str, Any],
-    ) -> Location: ...
-
-    @overload
-    def locate(
-        self,
-        images: ImageInput | Sequence[ImageInput],
-        *,
-        use_metadata: bool = True,
-        hint: Hint | str | Mapping[str, Any] | None = None,
-        budget: Budget | Mapping[str, Any] | None = None,
-        question: str | None = None,
-        strategy: str | None = None,
-        trace: str | Path | None = None,
-        country: Any = None,
-        bbox: Any = None,
-        review: bool | Callable[[dict[str, Any]], Any] | Mapping[str, Any] | Any = False,
+        use_metadata: bool = ...,
+        hint: Hint | str | Mapping[str, Any] | None = ...,
+        budget: Budget | Mapping[str, Any] | None = ...,
+        question: str | None = ...,
+        strategy: str | None = ...,
+        trace: str | Path | None = ...,
+        country: Any = ...,
+        bbox: Any = ...,
+        review: ReviewArg = ...,
+        overwrite_trace: bool = ...,
     ) -> Location | PendingReview: ...
 
     def locate(
@@ -338,7 +230,8 @@ class Agent:
         trace: str | Path | None = None,
         country: Any = None,
         bbox: Any = None,
-        review: bool | Callable[[dict[str, Any]], Any] | Mapping[str, Any] | Any = False,
+        review: ReviewArg = False,
+        overwrite_trace: bool = False,
     ) -> Location | PendingReview:
         """Locate one image, or several images of one place (a list).
 
@@ -348,41 +241,42 @@ class Agent:
 
         ``review=True`` pauses the run before its answer is final and returns a
         :class:`~agent.review.PendingReview` (its ``request`` shows the candidates;
-        ``resume(select=..., reject=..., hint=...)`` finishes it); ``review=<callable>``
-        asks the callable for the decision and returns the Location; a decision given
+        ``resume(select=..., reject=..., hint=...)`` finishes it, or
+        ``Agent().resume(run_id, ...)`` in another process); ``review=<callable>`` asks
+        the callable for the decision and returns the Location; a decision given
         directly (a ``ReviewDecision`` or its dict) is applied as it is. The decision is
-        recorded in the trace.
+        recorded in the trace. A trace file is never overwritten unless
+        ``overwrite_trace=True``.
         """
-        started = time.perf_counter()
-        context, state = self._prepare(
-            images,
+        request = self.request(
             use_metadata=use_metadata,
             hint=hint,
             budget=budget,
             question=question,
             strategy=strategy,
-            trace=trace,
             country=country,
             bbox=bbox,
         )
-        if review:
-            from .review import run_review
+        return self._run(images, request, trace=trace, review=review, overwrite_trace=overwrite_trace)
 
-            context.review = True
-            config = {**self._config(context), "configurable": {"thread_id": context.recorder.run_id}}
-            return run_review(self, context, config, state, review, started)
-        final = self._run_graph(self.graph, state, context, self._config(context))
-        return self._finish(context, final, started)
+    def _run(
+        self, images: Any, request: RunRequest, *, trace: Any, review: ReviewArg, overwrite_trace: bool = False
+    ) -> Location | PendingReview:
+        from .review import start_review, with_decision
 
-    def _run_graph(self, graph: Any, graph_input: Any, context: RunContext, config: dict[str, Any]) -> Any:
-        """Invoke a compiled graph; failures close the trace and surface as GeoSleuthErrors."""
-        try:
-            return graph.invoke(graph_input, context=context, config=config)
-        except Exception as exc:
-            failure = self._fail(context, exc)
-            if failure is exc:
-                raise
-            raise failure from exc
+        decision = with_decision(review)
+        session = RunSession.prepare(
+            self,
+            images,
+            request=request,
+            trace=trace,
+            overwrite_trace=overwrite_trace,
+            review=bool(review) and decision is None,
+            review_decision=decision,
+        )
+        if session.context.review:
+            return start_review(session, review)
+        return session.run()
 
     async def alocate(
         self,
@@ -396,29 +290,31 @@ class Agent:
         trace: str | Path | None = None,
         country: Any = None,
         bbox: Any = None,
-    ) -> Location:
-        """Async ``locate``: image decoding runs in a worker thread, the graph with ``ainvoke``."""
-        started = time.perf_counter()
-        context, state = await asyncio.to_thread(
-            self._prepare,
-            images,
+        review: ReviewArg = False,
+    ) -> Location | PendingReview:
+        """Async ``locate``: image decoding runs in a worker thread, the graph with
+        ``ainvoke``; a run that pauses for review is driven in a worker thread too."""
+        request = self.request(
             use_metadata=use_metadata,
             hint=hint,
             budget=budget,
             question=question,
             strategy=strategy,
-            trace=trace,
             country=country,
             bbox=bbox,
         )
-        try:
-            final = await self.graph.ainvoke(state, context=context, config=self._config(context))
-        except Exception as exc:
-            failure = self._fail(context, exc)
-            if failure is exc:
-                raise
-            raise failure from exc
-        return self._finish(context, final, started)
+        if review:
+            return await asyncio.to_thread(self._run, images, request, trace=trace, review=review)
+        session = await asyncio.to_thread(RunSession.prepare, self, images, request=request, trace=trace)
+        return session.finish(await session.ainvoke(self.graph))
+
+    def resume(self, run_id: str, decision: Any = None, **fields: Any) -> Location:
+        """Finish a run that paused for review, also in another process or after a
+        restart: ``Agent().resume(run_id, select=1)``. The run's images, settings and
+        trace so far were stored when it paused (see :mod:`agent.paused`)."""
+        from .paused import resume_paused
+
+        return resume_paused(self, run_id, decision, **fields)
 
     def replay(
         self,
@@ -429,6 +325,8 @@ class Agent:
         samples: int | None = None,
         images: Sequence[ImageInput] | None = None,
         trace_out: str | Path | None = None,
+        policy: Policy | None = None,
+        verify_pixels: bool = False,
     ) -> Location:
         """Re-derive a recorded run from its trace (a path or a parsed ``Trace``).
 
@@ -438,12 +336,22 @@ class Agent:
         (run id, timing and trace path aside). ``strategy`` and ``samples`` (fewer model
         samples than recorded) give counterfactual answers from the same evidence.
         ``strict=False`` makes calls the trace lacks live (this Agent's tools and model)
-        instead of raising :class:`~tools.errors.ReplayDivergenceError`.
+        instead of raising :class:`~tools.errors.ReplayDivergenceError`. A policy that
+        cannot rebuild itself from its description is passed as ``policy``;
+        ``verify_pixels=True`` recomputes image operations and checks them.
         """
         from .replay import replay_run
 
         return replay_run(
-            self, trace, strict=strict, strategy=strategy, samples=samples, images=images, trace_out=trace_out
+            self,
+            trace,
+            strict=strict,
+            strategy=strategy,
+            samples=samples,
+            images=images,
+            trace_out=trace_out,
+            policy=policy,
+            verify_pixels=verify_pixels,
         )
 
     def locate_many(
@@ -456,10 +364,13 @@ class Agent:
     ) -> list[Location | GeoSleuthError]:
         """Locate many items concurrently; results come back in input order.
 
-        Each item is one image or a list of views of one place. With
-        ``return_exceptions=True`` an unusable item yields its ``GeoSleuthError`` in
-        place of a Location; otherwise the first such error is raised after the
-        other items finish.
+        Each item is one image or a list of views of one place. Every item runs to its
+        end whatever the others do. With ``return_exceptions=True`` a failed item yields
+        its error in place of a Location: a ``GeoSleuthError`` as raised, any other
+        exception wrapped in a ``RunError`` naming the item (the original is its
+        ``__cause__``). Otherwise the first error is raised after the other items
+        finish, with every item's outcome on its ``results`` attribute, so finished
+        work is never lost.
         """
         if concurrency < 1:
             raise ConfigError("concurrency must be >= 1")
@@ -468,16 +379,31 @@ class Agent:
         work = list(items)
         _ = self.gazetteer  # load shared data once, before the workers start
 
-        def one(item: Any) -> Location | GeoSleuthError:
+        def one(index: int, item: Any) -> Location | GeoSleuthError:
             try:
                 return self.locate(item, **options)
             except GeoSleuthError as exc:
                 return exc
+            except Exception as exc:  # noqa: BLE001 - one broken item must not sink the others
+                error = RunError(f"item {index} ({_item_label(item)}) failed: {type(exc).__name__}: {exc}")
+                error.__cause__ = exc
+                return error
 
         with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="geosleuth") as pool:
-            results = list(pool.map(one, work))
+            results = list(pool.map(one, range(len(work)), work))
         if not return_exceptions:
             for result in results:
                 if isinstance(result, GeoSleuthError):
+                    result.results = results  # type: ignore[attr-defined]
                     raise result
         return results
+
+
+def _item_label(item: Any) -> str:
+    """A short name for an item in an error message."""
+    if isinstance(item, (list, tuple)):
+        return " + ".join(_item_label(i) for i in item[:3]) + (" + ..." if len(item) > 3 else "")
+    if isinstance(item, (str, Path)):
+        text = str(item)
+        return text if len(text) <= 80 else f"...{text[-77:]}"
+    return f"<{type(item).__name__}>"

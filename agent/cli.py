@@ -6,13 +6,14 @@ import argparse
 import json
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
 from graphs.consensus import STRATEGIES
 from tools.errors import GeoSleuthError
 
-from . import batch_csv, osm_cli
+from . import batch_csv, osm_cli, sun_cli, tools_cli
 from .agent import Agent
 from .location import Location
 from .render import render_location
@@ -29,14 +30,38 @@ def _version() -> str:
         return "unknown"
 
 
-def _bbox(text: str) -> tuple[float, float, float, float]:
-    try:
-        values = tuple(float(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError("bbox must be four numbers: SOUTH,WEST,NORTH,EAST") from None
-    if len(values) != 4:
-        raise argparse.ArgumentTypeError("bbox must be four numbers: SOUTH,WEST,NORTH,EAST")
-    return values  # type: ignore[return-value]
+#: Options that take several numbers, and how many. Southern and western coordinates
+#: are negative, and argparse reads "-34,18,-33,19" as an option: such comma lists (and
+#: the ``--bbox=-34,18,-33,19`` form) are split into separate numbers before parsing.
+COORDINATE_OPTIONS = {"--bbox": 4, "--around": 3}
+
+
+def split_coordinate_args(argv: Sequence[str]) -> list[str]:
+    """``--bbox -34,18,-33,19`` and ``--bbox=-34,18,-33,19`` -> ``--bbox -34 18 -33 19``
+    (the same for ``--around``); anything else passes through unchanged."""
+    out: list[str] = []
+    items = list(argv)
+    index = 0
+    while index < len(items):
+        token = items[index]
+        flag, equals, value = token.partition("=")
+        if flag in COORDINATE_OPTIONS and equals:
+            out += [flag, *[v for v in value.replace(",", " ").split()]]
+        elif token in COORDINATE_OPTIONS and index + 1 < len(items) and "," in items[index + 1]:
+            out += [token, *items[index + 1].replace(",", " ").split()]
+            index += 1
+        else:
+            out.append(token)
+        index += 1
+    return out
+
+
+def _debug_requested(argv: Sequence[str]) -> tuple[bool, list[str]]:
+    """``--debug`` anywhere before ``--`` (or GEOSLEUTH_DEBUG=1) shows tracebacks of internal errors."""
+    items = list(argv)
+    stop = items.index("--") if "--" in items else len(items)
+    wanted = "--debug" in items[:stop] or os.environ.get("GEOSLEUTH_DEBUG", "") not in ("", "0")
+    return wanted, [a for i, a in enumerate(items) if not (a == "--debug" and i < stop)]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Locate where a photo was taken, with the evidence for the answer.",
     )
     parser.add_argument("--version", action="version", version=f"geosleuth {_version()}")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of an internal error (anywhere on the line)"
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
 
@@ -59,11 +87,18 @@ def build_parser() -> argparse.ArgumentParser:
     locate.add_argument("--same-place", action="store_true", help="treat all images as views of one place")
     locate.add_argument("--hint", help="what you already know, e.g. 'somewhere in Bavaria'")
     locate.add_argument("--country", action="append", metavar="CC", help="restrict to a country (repeatable)")
-    locate.add_argument("--bbox", type=_bbox, metavar="S,W,N,E", help="restrict to a bounding box")
+    locate.add_argument(
+        "--bbox",
+        nargs=4,
+        type=float,
+        metavar=("S", "W", "N", "E"),
+        help="restrict to a bounding box: south west north east in degrees (--bbox -34 18 -33 19, or -34,18,-33,19)",
+    )
     locate.add_argument("--question", help="the question asked about the image (kept in the trace)")
     locate.add_argument(
         "--csv", metavar="FILE", help="also write one CSV row per image (the batch layout; '-' for stdout)"
     )
+    sun_cli.add_locate_options(locate)
     locate.add_argument("--max-steps", type=int, metavar="N", help="planning rounds before answering")
     locate.add_argument(
         "--review",
@@ -71,6 +106,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="show the candidates and ask before answering (accept, pick, reject, hint)",
     )
     locate.add_argument("--ocr-backend", choices=["auto", "rapidocr", "easyocr"], help="OCR engine (default: auto)")
+    locate.add_argument(
+        "--force", action="store_true", help="overwrite an existing --trace file (never the input image)"
+    )
+    network = locate.add_argument_group("network (default: offline, nothing leaves this machine)")
+    network.add_argument(
+        "--online",
+        nargs="?",
+        const="all",
+        metavar="SERVICES",
+        help="let online tools send requests (web search, Overpass); optionally only some, e.g. search,osm",
+    )
+    network.add_argument(
+        "--allow-image-upload",
+        action="store_true",
+        help="let tools send the photo itself (reverse image search); needs --online",
+    )
     model = locate.add_argument_group("model (default: the heuristic playbook; also GEOSLEUTH_MODEL)")
     model.add_argument(
         "--model",
@@ -97,6 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--image", action="append", metavar="IMG", help="the image(s), when not at the traced paths")
     replay.set_defaults(handler=_replay)
     osm_cli.register(commands)
+    tools_cli.register(commands)
+    sun_cli.register(commands)
     _register_plugins(commands)
     return parser
 
@@ -121,7 +174,7 @@ def _trace_target(arg: str | None, count: int, group: list[str]) -> Path | None:
         return None
     path = Path(arg)
     if count == 1 and not (path.is_dir() or arg.endswith(("/", "\\"))):
-        return path
+        return path  # exactly the file asked for (refused if it exists, unless --force)
     from graphs.trace_names import create_trace_file
 
     return create_trace_file(path, group if len(group) > 1 else group[0])
@@ -139,7 +192,15 @@ def _locate(args: argparse.Namespace) -> int:
         }.items()
         if value is not None
     }
-    agent = Agent(strategy=args.strategy, settings=settings, model=args.model, model_options=options)
+    online = None if args.online is None else (True if args.online == "all" else args.online.split(","))
+    agent = Agent(
+        strategy=args.strategy,
+        settings=settings,
+        model=args.model,
+        model_options=options,
+        online=online,
+        allow_image_upload=True if args.allow_image_upload else None,
+    )
     budget = {"max_steps": args.max_steps} if args.max_steps is not None else None
     groups: list[list[str]] = [list(args.images)] if args.same_place else [[img] for img in args.images]
     results: list[tuple[str, Location]] = []
@@ -150,27 +211,30 @@ def _locate(args: argparse.Namespace) -> int:
         if len(groups) > 1:
             print(f"[{index + 1}/{len(groups)}] {label}", file=sys.stderr, flush=True)
         target = _trace_target(args.trace, len(groups), group)
+        reserved = target is not None and target != Path(args.trace)  # a fresh, empty file made for this run
         try:
             location = agent.locate(
                 group if len(group) > 1 else group[0],
                 use_metadata=not args.no_metadata,
-                hint=args.hint,
+                hint=sun_cli.locate_hint(args),
                 country=args.country,
                 bbox=args.bbox,
                 budget=budget,
                 question=args.question,
                 trace=target,
                 review=terminal_reviewer(sys.stdin, sys.stderr) if args.review else False,
+                overwrite_trace=args.force or reserved,
             )
         except GeoSleuthError as exc:
             failures += 1
-            print(f"geosleuth: error: {exc}", file=sys.stderr)
-            rows.append(batch_csv.row(label, error=str(exc)))
+            print(f"geosleuth: error: {one_line(exc)}", file=sys.stderr)
+            rows.append(batch_csv.row(label, error=one_line(exc)))
             if target is not None and target.is_file() and target.stat().st_size == 0:
                 target.unlink()  # the name reserved for a run that never started
             continue
         results.append((label, location))
         rows.append(batch_csv.row(label, location))
+        print(f"geosleuth: {label}: {location.egress_summary()}", file=sys.stderr)
         if not args.json:
             print(render_location(location, title=label))
             if index < len(groups) - 1:
@@ -212,12 +276,13 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    debug, items = _debug_requested(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(split_coordinate_args(items))
     try:
         return int(args.handler(args))
     except GeoSleuthError as exc:
-        print(f"geosleuth: error: {exc}", file=sys.stderr)
+        print(f"geosleuth: error: {one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("geosleuth: interrupted", file=sys.stderr)
@@ -225,6 +290,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except Exception as exc:  # noqa: BLE001 - a bug: one line, the traceback only when asked
+        if debug:
+            traceback.print_exc()
+        where = _origin(exc)
+        print(
+            f"geosleuth: internal error (a bug in geosleuth{where}): {type(exc).__name__}: {one_line(exc)}"
+            + ("" if debug else " -- run again with --debug for the traceback"),
+            file=sys.stderr,
+        )
+        return 70  # EX_SOFTWARE
+
+
+def one_line(exc: BaseException, limit: int = 300) -> str:
+    """An exception's message on one line, cut to ``limit`` characters."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _origin(exc: BaseException) -> str:
+    """`` at module.py:123``: where the exception was raised, for the bug report."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return ""
+    return f" at {Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno}"
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, Field, model_validator
 
 from tools.evidence import Candidate, Evidence
+from tools.net import EgressRecord
 
 
 class Location(BaseModel):
@@ -38,6 +39,9 @@ class Location(BaseModel):
     elapsed_s: float = 0.0
     trace_path: str | None = None
     trace: list[dict[str, Any]] | None = Field(default=None, repr=False)
+    #: Whether the run was allowed online, and every request that left the machine.
+    online: bool = False
+    egress: list[EgressRecord] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _no_point_no_confidence(self) -> Location:
@@ -66,7 +70,18 @@ class Location(BaseModel):
         return [by_id[i] for i in wanted if i in by_id]
 
     #: Fields that describe one execution rather than the answer (replay changes only these).
-    RUN_FIELDS: ClassVar[frozenset[str]] = frozenset({"run_id", "elapsed_s", "trace_path", "trace"})
+    RUN_FIELDS: ClassVar[frozenset[str]] = frozenset({"run_id", "elapsed_s", "trace_path", "trace", "egress"})
+
+    def egress_summary(self) -> str:
+        """One line: what left the machine ("sent 3 queries to 2 services; 1 failed")."""
+        if not self.egress:
+            return "nothing left this machine" + ("" if self.online else " (offline run)")
+        services = {r.service for r in self.egress}
+        failed = sum(not r.outcome.startswith("ok") for r in self.egress)
+        count = len(self.egress)
+        requests = f"{count} request{'s' if count != 1 else ''}"
+        text = f"sent {requests} to {len(services)} service{'s' if len(services) != 1 else ''}"
+        return text + (f"; {failed} failed" if failed else "")
 
     def answer_dict(self) -> dict[str, Any]:
         """The answer and everything behind it, without per-execution fields: two runs

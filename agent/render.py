@@ -31,6 +31,8 @@ def render_location(location: Location, title: str | None = None, max_evidence: 
         lines.append(f"  No answer:  {location.reason or 'no evidence'}")
     if location.summary and location.answered:
         lines.append(f"  Why:        {location.summary}")
+    for item in [e for e in location.evidence if e.kind == "tampering"][:2]:
+        lines.append(f"  Warning:    possible tampering [{item.id}]: {item.value}")
     if location.evidence:
         lines.append(f"  Evidence ({len(location.evidence)}):")
         for item in location.evidence[:max_evidence]:
@@ -49,7 +51,13 @@ def render_location(location: Location, title: str | None = None, max_evidence: 
             lines.append(
                 f"    {rank}. {cand.lat:.4f}, {cand.lon:.4f}  score {cand.score:.2f}  {cand.label}"
                 + (f"  <- {', '.join(cand.sources)}" if cand.sources else "")
+                + ("  (outside the constraint)" if cand.details.get("outside_constraint") else "")
             )
+    outside = [c for c in location.candidates if c.details.get("outside_constraint")]
+    if not location.answered and outside:
+        lines.append("  Outside the constraint (not an answer):")
+        for cand in outside[:3]:
+            lines.append(f"    - {cand.lat:.4f}, {cand.lon:.4f}  score {cand.score:.2f}  {cand.label}")
     if location.trace_path:
         lines.append(f"  Trace:      {location.trace_path}")
     return "\n".join(lines)

@@ -1,41 +1,44 @@
 """``Agent.replay``: re-derive a recorded run from its trace, or a counterfactual of it.
 
-The trace header holds what the run was given (images with their hashes, policy and
-its settings, strategy, budget, hint, question, metadata use); the steps hold every
-tool observation and model reply. Replay rebuilds the run from these, answering calls
-through :class:`graphs.replay.TraceReplay`, so it needs no model, no network and no
-OCR — only the image files (for the pixel operations) — and yields the same Location.
-Changing ``strategy`` or lowering ``samples`` re-aggregates the recorded evidence and
-proposals under other settings.
+The trace header holds what the run was given (images with their hashes, the policy's
+description, strategy, budget, hint, question, metadata use); the steps hold every tool
+observation, image registration and model reply. Replay is an ordinary run session
+whose tools and model are replay stand-ins (:mod:`graphs.replay`), so it needs no model,
+no network and no OCR — only the image files, hashed once — and yields the same
+Location. Changing ``strategy`` or lowering ``samples`` re-aggregates the recorded
+evidence and proposals under other settings.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import time
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from graphs.policies.heuristic import HeuristicPolicy
-from graphs.policy import Policy
-from graphs.replay import ReplayChatModel, TraceReplay
+from graphs.budget import Budget, ReplayClock
+from graphs.network import NetworkPolicy
+from graphs.policy import Policy, policy_from_description
+from graphs.replay import ReplayChatModel, TraceReplay, replay_tools
 from graphs.trace import Trace, read_trace
-from tools.errors import GeoSleuthError, TraceError
+from tools.errors import TraceError
+from tools.hints import Hint
 from tools.images import load_image
 
 from .location import Location
+from .session import RunRequest, RunSession
 
 if TYPE_CHECKING:
     from .agent import Agent
 
 
 def _images(trace: Trace, given: Sequence[Any] | None) -> list[Any]:
-    recorded = trace.header.get("images") or []
     if given is not None:
         return list(given)
     sources = []
-    for info in recorded:
+    for info in trace.header.images:
         source = str(info.get("path") or info.get("source") or "")
         path = Path(source)
         if source.startswith("<") or not path.is_file():
@@ -47,13 +50,25 @@ def _images(trace: Trace, given: Sequence[Any] | None) -> list[Any]:
     return sources
 
 
+@functools.lru_cache(maxsize=256)
+def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
+    """A file's hash, once per (path, size, mtime): replaying many runs of one photo
+    hashes it once."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def _check_hashes(trace: Trace, images: list[Any], max_pixels: int) -> None:
-    recorded = [info.get("sha256") for info in trace.header.get("images") or []]
+    recorded = [info.get("sha256") for info in trace.header.images]
     if len(recorded) != len(images):
         raise TraceError(f"the trace has {len(recorded)} image(s); {len(images)} given")
     for number, (expected, source) in enumerate(zip(recorded, images)):
         if isinstance(source, (str, Path)) and Path(source).is_file():
-            actual = hashlib.sha256(Path(source).read_bytes()).hexdigest()  # what load_image hashes, undecoded
+            stat = os.stat(source)
+            actual = _file_sha256(str(Path(source).resolve()), stat.st_size, stat.st_mtime_ns)
         else:
             actual = load_image(source, max_pixels=max_pixels).sha256
         if actual != expected:
@@ -61,21 +76,27 @@ def _check_hashes(trace: Trace, images: list[Any], max_pixels: int) -> None:
 
 
 def _policy(agent: Agent, trace: Trace, replay: TraceReplay, samples: int | None) -> Policy:
-    described = (trace.header.get("config") or {}).get("policy") or {}
-    name = described.get("name")
-    if name == "heuristic":
-        return HeuristicPolicy()
-    if name == "model":
-        from graphs.policies.model import ModelPolicy, ModelPolicySettings, messages_digest
+    from graphs.policies.model import messages_digest
 
-        fields = set(ModelPolicySettings.__dataclass_fields__)
-        settings = ModelPolicySettings(**{k: v for k, v in described.items() if k in fields})
-        if samples is not None:
-            settings = ModelPolicySettings(**{**settings.__dict__, "samples": samples})
-        live = getattr(agent.policy, "model", None) if not replay.strict else None
-        model = ReplayChatModel(replay=replay, live=live, digest_of=messages_digest)
-        return ModelPolicy(model, settings)
-    raise TraceError(f"cannot replay a run of the {name!r} policy: only heuristic and model runs replay")
+    described = trace.header.policy or {}
+    live = getattr(agent.policy, "model", None) if not replay.strict else None
+    model = ReplayChatModel(replay=replay, live=live, digest_of=messages_digest)
+    try:
+        return policy_from_description(described, model=model, samples=samples)
+    except ValueError as exc:
+        raise TraceError(f"cannot replay this run's policy: {exc}") from None
+
+
+def _request(agent: Agent, trace: Trace, strategy: str | None) -> RunRequest:
+    config = trace.config
+    return RunRequest(
+        use_metadata=bool(config.get("use_metadata", True)),
+        hint=Hint.model_validate(config["hint"]) if config.get("hint") else None,
+        budget=Budget.coerce(config.get("budget")),
+        question=config.get("question"),
+        strategy=agent.request(strategy=strategy or config.get("strategy")).strategy,
+        disabled_kinds=frozenset(config.get("disabled_kinds") or ()),
+    )
 
 
 def replay_run(
@@ -87,31 +108,34 @@ def replay_run(
     samples: int | None = None,
     images: Sequence[Any] | None = None,
     trace_out: str | Path | None = None,
+    policy: Policy | None = None,
+    verify_pixels: bool = False,
 ) -> Location:
     """See :meth:`agent.Agent.replay`."""
     parsed = trace if isinstance(trace, Trace) else read_trace(trace)
-    config = parsed.header.get("config") or {}
     sources = _images(parsed, images)
     _check_hashes(parsed, sources, agent.max_image_pixels)
-    replay = TraceReplay(parsed, strict=strict)
-    started = time.perf_counter()
-    context, state = agent._prepare(
-        sources if len(sources) > 1 else sources[0],
-        use_metadata=bool(config.get("use_metadata", True)),
-        hint=config.get("hint"),
-        budget=config.get("budget"),
-        question=config.get("question"),
-        strategy=strategy or config.get("strategy"),
-        trace=trace_out,
-        policy=_policy(agent, parsed, replay, samples),
-        replay=replay,
-        disabled_kinds=frozenset(config.get("disabled_kinds") or ()),
+    replay = TraceReplay(parsed, strict=strict, verify_pixels=verify_pixels)
+    request = _request(agent, parsed, strategy)
+    recorded_kinds = parsed.header.tool_kinds()
+    recorded_online = {t["name"]: bool(t.get("online")) for t in parsed.header.tools if "name" in t}
+    recorded_network = parsed.config.get("network") or {}
+    network = NetworkPolicy.coerce(
+        recorded_network.get("services") or bool(recorded_network.get("online")),
+        bool(recorded_network.get("allow_image_upload")),
     )
-    try:
-        final = agent.graph.invoke(state, context=context, config=agent._config(context))
-    except Exception as exc:
-        failure = agent._fail(context, exc)
-        if failure is exc and isinstance(exc, GeoSleuthError):
-            raise
-        raise failure from exc
-    return agent._finish(context, final, started)
+    session = RunSession.prepare(
+        agent,
+        sources if len(sources) > 1 else sources[0],
+        request=request,
+        trace=trace_out,
+        policy=policy or _policy(agent, parsed, replay, samples),
+        wrap_tools=lambda live, registry, kinds: replay_tools(
+            replay, live, registry, {**kinds, **recorded_kinds}, recorded_online
+        ),
+        network=network,
+        clock=ReplayClock(request.budget.max_seconds, replay.clock_checks),
+        review_decision=replay.review(),
+        header_extra={"replay_of": parsed.run_id, "strict": strict},
+    )
+    return session.run()

@@ -9,7 +9,6 @@ recorded in the trace as a ``review`` step.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -17,46 +16,48 @@ from typing import IO, TYPE_CHECKING, Any
 
 from langgraph.types import Command
 
+from graphs.checkpoint import sqlite_checkpointer
 from graphs.review import ReviewDecision
 from tools.cache import default_cache_dir, writable_dir
 from tools.errors import ConfigError
 
 from .location import Location
+from .paused import forget_paused, store_paused
 
 if TYPE_CHECKING:
-    from graphs.context import RunContext
-
-    from .agent import Agent
+    from .session import RunSession
 
 Reviewer = Callable[[dict[str, Any]], ReviewDecision | dict[str, Any] | None]
 
 
 def review_checkpointer(cache_dir: Path | None) -> Any:
-    """A SQLite checkpointer in the cache directory (one file for all paused runs)."""
-    from langgraph.checkpoint.sqlite import SqliteSaver
-
+    """A SQLite checkpointer in the cache directory (one file for all paused runs), with
+    every type a run's state holds registered with its serializer."""
     folder = writable_dir(cache_dir or default_cache_dir())
-    target = str(folder / "reviews.sqlite") if folder is not None else ":memory:"
-    return SqliteSaver(sqlite3.connect(target, check_same_thread=False))
+    return sqlite_checkpointer(folder / "reviews.sqlite" if folder is not None else ":memory:")
+
+
+def with_decision(review: Any) -> dict[str, Any] | None:
+    """A decision made in advance (``review={"select": 1}``), as its dict; else None."""
+    if isinstance(review, ReviewDecision):
+        return review.model_dump(mode="json")
+    if isinstance(review, dict):
+        return dict(review)
+    return None
 
 
 class PendingReview:
     """A run paused for review: ``request`` shows the answer and the ranked candidates."""
 
-    def __init__(
-        self, agent: Agent, context: RunContext, config: dict[str, Any], request: dict[str, Any], started: float
-    ):
-        self._agent = agent
-        self._context = context
-        self._config = config
-        self._started = started
+    def __init__(self, session: RunSession, request: dict[str, Any]):
+        self._session = session
         self._lock = threading.Lock()
         self._done: Location | None = None
         self.request = request
 
     @property
     def run_id(self) -> str:
-        return self._context.recorder.run_id
+        return self._session.run_id
 
     @property
     def candidates(self) -> list[dict[str, Any]]:
@@ -69,15 +70,24 @@ class PendingReview:
         with self._lock:
             if self._done is not None:
                 raise ConfigError(f"run {self.run_id} was already reviewed")
-            if decision is not None and fields:
-                raise ConfigError("give a decision or its fields, not both")
-            chosen = decision if decision is not None else ReviewDecision(**fields)
-            payload = chosen.model_dump(mode="json") if isinstance(chosen, ReviewDecision) else dict(chosen)
-            final = self._agent._run_graph(
-                self._agent.review_graph, Command(resume=payload), self._context, self._config
-            )
-            self._done = self._agent._finish(self._context, final, self._started)
+            self._done = finish_review(self._session, decision_payload(decision, fields))
             return self._done
+
+
+def decision_payload(decision: ReviewDecision | dict[str, Any] | None, fields: dict[str, Any]) -> dict[str, Any]:
+    if decision is not None and fields:
+        raise ConfigError("give a decision or its fields, not both")
+    chosen = decision if decision is not None else ReviewDecision(**fields)
+    return chosen.model_dump(mode="json") if isinstance(chosen, ReviewDecision) else dict(chosen)
+
+
+def finish_review(session: RunSession, payload: dict[str, Any]) -> Location:
+    """Resume a paused graph with the decision and finish the run; the stored pause is
+    forgotten once the run is finished."""
+    final = session.invoke(session.agent.review_graph, Command(resume=payload), thread=True)
+    location = session.finish(final)
+    forget_paused(session.agent, session.run_id)
+    return location
 
 
 def _ask(prompt: str, stream_in: IO[str], stream_out: IO[str]) -> str:
@@ -112,16 +122,17 @@ def terminal_reviewer(stream_in: IO[str], stream_out: IO[str]) -> Reviewer:
     return review
 
 
-def run_review(agent: Agent, context: RunContext, config: dict[str, Any], state: Any, reviewer: Any, started: float):
-    """Run until the review pause; then a PendingReview, or the finished Location when
-    a reviewer callable answers (or when there is nothing to review)."""
-    final = agent._run_graph(agent.review_graph, state, context, config)
+def start_review(session: RunSession, reviewer: Any) -> Location | PendingReview:
+    """Run until the review pause; then a PendingReview (stored, so it can be resumed in
+    another process), or the finished Location when a reviewer callable answers (or when
+    there is nothing to review)."""
+    final = session.invoke(session.agent.review_graph, thread=True)
     paused = final.get("__interrupt__") if isinstance(final, dict) else None
     if not paused:
-        return agent._finish(context, final, started)
-    pending = PendingReview(agent, context, config, paused[0].value, started)
-    if isinstance(reviewer, (ReviewDecision, dict)):
-        return pending.resume(reviewer)  # a decision made in advance
-    if callable(reviewer):
+        return session.finish(final)
+    request = paused[0].value
+    store_paused(session, request)
+    pending = PendingReview(session, request)
+    if callable(reviewer) and not isinstance(reviewer, bool):
         return pending.resume(reviewer(pending.request))
     return pending

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import warnings
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from tools.images import DEFAULT_MAX_PIXELS
+from tools.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
 
 
 class Settings(BaseSettings):
@@ -23,11 +25,28 @@ class Settings(BaseSettings):
         default=None, description="Derived data and HTTP caches (default ~/.cache/geosleuth)."
     )
     max_image_pixels: int = Field(default=DEFAULT_MAX_PIXELS, gt=0, description="Refuse larger images.")
-    offline: bool = Field(default=False, description="Never try the network.")
+    online: bool = Field(
+        default=False, description="Let online tools (web search, Overpass, ...) send requests off this machine."
+    )
+    online_services: list[str] | None = Field(
+        default=None, description="When online, only these tools or tool kinds may (e.g. search,osm)."
+    )
+    allow_image_upload: bool = Field(
+        default=False, description="Let tools send the photo itself (reverse image search); needs online too."
+    )
+    offline: bool | None = Field(default=None, description="Deprecated: the opposite of GEOSLEUTH_ONLINE.")
+    max_image_bytes: int = Field(
+        default=DEFAULT_MAX_BYTES, gt=0, description="Refuse larger image files, before reading them."
+    )
     ocr_backend: str = Field(default="auto", description="OCR engine: auto (rapidocr), rapidocr or easyocr.")
     search_backend: str | None = Field(default=None, description="Web search: duckduckgo (default) or searxng.")
     searxng_url: str | None = Field(default=None, description="A SearxNG instance (its JSON API must be enabled).")
     overpass_url: str | None = Field(default=None, description="Overpass endpoint (default: the public one).")
+    osm_db: str | None = Field(
+        default=None,
+        description="A local OSM index (SQLite file or postgresql:// DSN) made by `geosleuth osm import`; "
+        "OSM tools answer from it without the network where it covers the area.",
+    )
     tool_settings: dict[str, Any] = Field(
         default_factory=dict, description='More tool settings as JSON, e.g. {"net_min_interval_s": 2}.'
     )
@@ -53,6 +72,18 @@ class Settings(BaseSettings):
     model_max_rounds: int = Field(default=6, ge=0, description="Tool rounds the model may take.")
     model_hybrid: bool = Field(default=True, description="Run the heuristic playbook first and show its evidence.")
 
+    @model_validator(mode="after")
+    def _offline_alias(self) -> Settings:
+        if self.offline is not None:
+            warnings.warn(
+                "GEOSLEUTH_OFFLINE is deprecated: runs are offline unless GEOSLEUTH_ONLINE=1",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            if self.offline:
+                self.online = False
+        return self
+
     def model_options(self) -> dict[str, Any]:
         """Backend options for :func:`agent.models.spec.load_model`."""
         return {
@@ -64,8 +95,9 @@ class Settings(BaseSettings):
             "tool_protocol": self.model_tool_protocol,
             "timeout_s": self.model_timeout_s,
             "max_tokens": self.model_max_tokens,
-            # offline: a hub id loads from the local cache at once instead of retrying the hub
-            "local_files_only": True if self.offline else None,
+            # a hub id loads from the local cache unless the run may go online (HF_HUB_OFFLINE,
+            # when set, decides as it does for transformers itself)
+            "local_files_only": None if self.online or os.environ.get("HF_HUB_OFFLINE") else True,
         }
 
     def policy_options(self) -> dict[str, Any]:
@@ -79,7 +111,7 @@ class Settings(BaseSettings):
     def for_tools(self) -> dict[str, Any]:
         """The settings tools read from ``ToolContext.settings``."""
         out: dict[str, Any] = {"ocr_backend": self.ocr_backend, "ocr_time_budget_s": self.ocr_time_budget_s}
-        for key in ("search_backend", "searxng_url", "overpass_url"):
+        for key in ("search_backend", "searxng_url", "overpass_url", "osm_db"):
             if getattr(self, key):
                 out[key] = getattr(self, key)
         return {**out, **self.tool_settings}

@@ -1,6 +1,8 @@
 """Benchmarks that print figures: speed and memory of the embedded default.
 
     python -m evals.bench pixels [--photos ../shared/data/photos/photos.jsonl]
+    python -m evals.bench net      (memory under a 200 MB response: see evals.bench_net)
+    python -m evals.bench osm [--nodes 1000000] [--postgres postgresql://...]   (see evals.bench_osm)
 
 ``pixels`` locates every real photo with metadata off (so the whole pixel pipeline
 runs: OCR with zoom passes, text clues, gazetteer, consensus), then a few rendered
@@ -131,7 +133,20 @@ def main(argv: list[str] | None = None) -> int:
     pixels.add_argument("--repeat", type=int, default=1)
     pixels.add_argument("--rendered", type=int, default=5, help="also time this many rendered 12 MP scenes")
     pixels.add_argument("--json", action="store_true", help="print all figures as JSON")
+    from . import bench_osm
+
+    bench_osm.add_arguments(sub.add_parser("osm", help="local OSM index: import time, size, query latency"))
+    net = sub.add_parser("net", help="peak memory and time under a 200 MB response and a 2 GB image file")
+    net.add_argument("--json", action="store_true", help="print all figures as JSON")
     args = parser.parse_args(argv)
+    if args.benchmark == "osm":
+        return bench_osm.run(args)
+    if args.benchmark == "net":
+        from .bench_net import bench_net, format_net
+
+        figures = bench_net()
+        print(json.dumps(figures, indent=2) if args.json else format_net(figures))
+        return 0
     if args.benchmark == "pixels":
         if not args.photos.exists():
             print(f"no photos at {args.photos}", file=sys.stderr)

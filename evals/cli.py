@@ -104,10 +104,25 @@ def register_bench(commands: argparse._SubParsersAction) -> None:
     model.add_argument("--steps", type=int, default=20, help="training steps")
     model.add_argument("--generations", type=int, default=10)
     model.add_argument("--json", action="store_true")
+    net = which.add_parser("net", help="peak memory and time under a 200 MB response and a 2 GB image file")
+    net.add_argument("--json", action="store_true")
+    from . import bench_osm
+
+    bench_osm.add_arguments(which.add_parser("osm", help="local OSM index: import time, size, query latency"))
     parser.set_defaults(handler=_bench)
 
 
 def _bench(args: argparse.Namespace) -> int:
+    if args.benchmark == "net":
+        from .bench_net import bench_net, format_net
+
+        figures = bench_net()
+        print(json.dumps(figures, indent=2) if args.json else format_net(figures))
+        return 0
+    if args.benchmark == "osm":
+        from . import bench_osm
+
+        return bench_osm.run(args)
     if args.benchmark == "model":
         from .bench_model import bench_model, format_model
 

@@ -32,12 +32,15 @@ from agent.location import Location
 from graphs.trace import package_versions, read_trace
 from tools.errors import ConfigError, TraceError
 from tools.geo import haversine_km
+from tools.redact import redact
+from tools.registry import ToolKind
 
+from . import resources
 from .datasets import load_dataset
 from .items import EvalItem
 
 #: Tool kinds an ablation can switch off, by flag name.
-ABLATIONS = {"ocr": ("ocr",), "web": ("search",), "osm": ("osm",), "model": ()}
+ABLATIONS = {"ocr": (ToolKind.OCR,), "web": (ToolKind.SEARCH,), "osm": (ToolKind.OSM,), "model": ()}
 
 
 @dataclass
@@ -132,6 +135,8 @@ class Evaluator:
     def __init__(self, agent: Agent, config: EvalConfig) -> None:
         self.agent = agent
         self.config = config
+        # gold resolution, judging and the report use the gazetteer the agent's tools load
+        resources.adopt(agent.resources)
         self.judge_model: Any = None
         if config.judge:
             from agent.models.spec import load_model
@@ -201,16 +206,14 @@ class Evaluator:
         return gold
 
     def _places(self) -> Any:
-        from tools.places import PlaceIndex
-
-        gazetteer = self.agent.gazetteer
-        return self.agent.resources.get("place_index", lambda: PlaceIndex(gazetteer))
+        self.agent.gazetteer  # noqa: B018 - the agent's own (its settings' cache), shared from here on
+        return resources.place_index()
 
     def _judge(self, prediction: dict[str, Any], gold: Any, item: EvalItem) -> dict[str, Any]:
         from .gold import asked_granularity, judge
 
         asked = asked_granularity(item.prompt) if item.prompt else None
-        return judge(prediction, gold, gazetteer=self.agent.gazetteer, asked=asked).model_dump(mode="json")
+        return judge(prediction, gold, gazetteer=resources.gazetteer(), asked=asked).model_dump(mode="json")
 
     @staticmethod
     def _distance(item: EvalItem, gold: Any, location: Location) -> float | None:
@@ -241,7 +244,7 @@ class Evaluator:
 
 def _check_run_file(config: EvalConfig, dataset: str) -> None:
     run_file = config.out / "run.json"
-    identity = config.identity()
+    identity = redact(config.identity())  # a model URL's credentials and API keys are never written
     if run_file.exists() and not config.fresh:
         previous = json.loads(run_file.read_text(encoding="utf-8"))
         if previous.get("identity") != identity or previous.get("dataset") != dataset:
@@ -254,7 +257,7 @@ def _check_run_file(config: EvalConfig, dataset: str) -> None:
             {
                 "dataset": dataset,
                 "identity": identity,
-                "config": {**asdict(config), "out": str(config.out)},
+                "config": redact({**asdict(config), "out": str(config.out)}),
                 "versions": package_versions(),
             },
             indent=2,

@@ -9,17 +9,18 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tools.errors import ConfigError
+from tools.registry import ToolKind
 
 #: Per-kind limits in the range agentic geolocators use (GeoVista allows a few crops,
 #: a couple of searches and about six rounds). Kinds not listed are limited only by
 #: the overall ``max_tool_calls``.
 DEFAULT_PER_KIND = {
-    "image": 8,
-    "ocr": 12,
-    "text": 12,
-    "search": 3,
-    "osm": 4,
-    "metadata": 4,
+    ToolKind.IMAGE: 8,
+    ToolKind.OCR: 12,
+    ToolKind.TEXT: 12,
+    ToolKind.SEARCH: 3,
+    ToolKind.OSM: 4,
+    ToolKind.METADATA: 4,
 }
 
 
@@ -63,14 +64,53 @@ class Budget(BaseModel):
 
 
 class Clock:
-    """Wall time of one run against its budget."""
+    """Wall time of one run against its budget.
+
+    Every ``expired()`` answer is kept in ``checks``: a run stopped by its time budget
+    records where the clock said so, and its replay (:class:`ReplayClock`) says so at the
+    same points, whatever the time it takes to replay.
+    """
 
     def __init__(self, max_seconds: float) -> None:
         self.started = time.monotonic()
         self.max_seconds = max_seconds
+        self.checks: list[bool] = []
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
 
+    def remaining(self) -> float:
+        return max(0.0, self.max_seconds - self.elapsed())
+
+    def deadline(self) -> float:
+        """The ``time.monotonic()`` value at which the budget runs out."""
+        return self.started + self.max_seconds
+
     def expired(self) -> bool:
-        return self.elapsed() >= self.max_seconds
+        answer = self.elapsed() >= self.max_seconds
+        self.checks.append(answer)
+        return answer
+
+    def record(self) -> list[bool] | None:
+        """What a replay needs of this clock: its answers, when any of them was 'expired'."""
+        return list(self.checks) if any(self.checks) else None
+
+
+class ReplayClock(Clock):
+    """Answers ``expired()`` as the recorded run's clock did, in order; no time passes."""
+
+    def __init__(self, max_seconds: float, recorded: list[bool] | None) -> None:
+        super().__init__(max_seconds)
+        self._recorded = list(recorded or [])
+
+    def elapsed(self) -> float:
+        return 0.0
+
+    def expired(self) -> bool:
+        position = len(self.checks)
+        if position < len(self._recorded):
+            answer = self._recorded[position]
+        else:
+            answer = bool(self._recorded and self._recorded[-1])
+        self.checks.append(answer)
+        return answer

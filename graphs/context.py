@@ -12,6 +12,8 @@ from tools.gazetteer import Gazetteer
 from tools.hints import Hint
 
 from .budget import Budget, Clock
+from .image_journal import ImageJournal
+from .network import NetworkPolicy
 from .policy import Policy
 from .trace import TraceRecorder
 
@@ -32,15 +34,35 @@ class RunContext:
     strategy_options: dict[str, Any] = field(default_factory=dict)
     use_metadata: bool = True
     hint: Hint | None = None
-    #: A :class:`~graphs.replay.TraceReplay` when this run replays a trace.
-    replay: Any = None
     #: Pause before finalize for a person's decision (needs a checkpointer).
     review: bool = False
+    #: A review decision given in advance (a dict of ReviewDecision fields): applied at the
+    #: review step without pausing (``locate(review={...})``, and replay of a reviewed run).
+    review_decision: Any = None
+    #: Writes each registered image as a trace step after the call that made it.
+    journal: ImageJournal | None = None
+    #: The registry's kind of each tool by name (budget categories, the trace's tool_kind).
+    kinds: dict[str, str] = field(default_factory=dict)
+    #: Which calls may leave the machine (offline unless the run was asked to go online).
+    network: NetworkPolicy = field(default_factory=NetworkPolicy)
+    #: Host of a model server off this machine (its calls are egress), else None.
+    model_server: str | None = None
+    #: Egress records of model calls (tools report theirs through the tool context).
+    model_egress: list[Any] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.clock is None:
             self.clock = Clock(self.budget.max_seconds)
 
-    def tool_kind(self, name: str) -> str:
+    def refusal(self, name: str, arguments: dict[str, Any]) -> str | None:
+        """Why the network switch refuses this call (None: it may run)."""
         tool = self.tools.get(name)
-        return getattr(type(tool), "kind", "other") if tool is not None else "unknown"
+        return None if tool is None else self.network.refusal(tool, name, self.tool_kind(name), arguments)
+
+    def tool_kind(self, name: str) -> str:
+        if name in self.kinds:
+            return self.kinds[name]
+        tool = self.tools.get(name)
+        if tool is None:
+            return "unknown"
+        return str(getattr(tool, "kind", None) or getattr(type(tool), "kind", "other"))

@@ -54,6 +54,14 @@ class RunView:
     question: str | None
     use_metadata: bool
     gazetteer: Gazetteer | None = None
+    #: ``refusal(tool, arguments)``: why the network switch would refuse a call (None: allowed).
+    refusal: Any = None
+
+    def may_call(self, tool: str, arguments: dict[str, Any] | None = None) -> bool:
+        """Whether a call of this tool exists in the run and would not be refused (offline)."""
+        if tool not in self.tools:
+            return False
+        return self.refusal is None or self.refusal(tool, arguments or {}) is None
 
     def calls_left(self, kind: str) -> int:
         """How many more calls of a tool kind the budget allows."""
@@ -126,5 +134,34 @@ class Policy(ABC):
         """Candidates for one task. Called concurrently for different tasks."""
 
     def describe(self) -> dict[str, Any]:
-        """Settings for the trace header."""
+        """Settings for the trace header: enough for :meth:`from_description` to rebuild it."""
         return {"name": self.name}
+
+    @classmethod
+    def from_description(cls, description: dict[str, Any], **parts: Any) -> Policy:
+        """Rebuild a policy from its ``describe()`` output (replay, resuming a review in
+        another process). ``parts`` carries live objects a description cannot hold (the
+        model). Policies that cannot rebuild themselves raise; callers then take a
+        policy object instead."""
+        raise NotImplementedError(f"policy {cls.name!r} cannot be rebuilt from its description")
+
+
+#: Policies by name, for :func:`policy_from_description`.
+POLICIES: dict[str, type[Policy]] = {}
+
+
+def register_policy(cls: type[Policy]) -> type[Policy]:
+    POLICIES[cls.name] = cls
+    return cls
+
+
+def policy_from_description(description: dict[str, Any], **parts: Any) -> Policy:
+    """The policy a trace header describes; ValueError names what cannot be rebuilt."""
+    name = description.get("name")
+    if name not in POLICIES:
+        known = ", ".join(sorted(POLICIES)) or "none"
+        raise ValueError(f"no registered policy {name!r} (registered: {known}); pass the policy object instead")
+    try:
+        return POLICIES[name].from_description(description, **parts)
+    except NotImplementedError as exc:
+        raise ValueError(str(exc)) from None

@@ -2,7 +2,8 @@
 
 The analogue of G3's geo-verification. Each piece of evidence with a country prior
 (script, language, phone prefix, TLD, a hint) or a place (a hint box, an OSM feature)
-lowers the candidates it contradicts, in proportion to its confidence. Agreement on a
+lowers the candidates it contradicts, in proportion to its confidence; so do measured
+shadows at a known time where the sun could not have stood so. Agreement on a
 *country* lifts only country- and region-sized candidates: that a sign is in German
 makes "somewhere in Germany" likelier, but says nothing about whether the photo was
 taken in the particular German town a street sign happens to name. A candidate's own sources are skipped, so nothing is
@@ -14,9 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from tools.errors import GeoSleuthError
 from tools.evidence import Candidate, Evidence
 from tools.gazetteer import Gazetteer
 from tools.geo import haversine_km
+from tools.sun.likelihood import CONSISTENT_P, Constraint, fit_area
 
 from .consensus import CITY_MAX_RADIUS_KM, REGION_MAX_RADIUS_KM
 from .correlation import independence_weights
@@ -122,12 +125,40 @@ def _plausibility(candidate: Candidate, evidence: Sequence[Evidence]) -> tuple[f
     return None
 
 
+#: A sun band is checked over at most this much of a candidate (a country is not a disc).
+SUN_MAX_RADIUS_KM = 1500.0
+
+
+def _sun_constraints(evidence: Sequence[Evidence]) -> dict[int, Constraint]:
+    """The sun constraints among the evidence, read once (by position in the list)."""
+    found = {}
+    for index, item in enumerate(evidence):
+        if item.kind == "sun" and item.details.get("constraint"):
+            try:
+                found[index] = Constraint.from_details(item.details["constraint"])
+            except GeoSleuthError:
+                continue  # a malformed record checks nothing
+    return found
+
+
+def _sun_effect(candidate: Candidate, item: Evidence, constraint: Constraint) -> tuple[float, str]:
+    """No lift where the shadows fit (a band is wide), a cut where they cannot, growing as the fit worsens."""
+    fit = fit_area(constraint, candidate.lat, candidate.lon, min(candidate.radius_km, SUN_MAX_RADIUS_KM))
+    zone = f", clock read in {fit.zone}" if fit.zone else ""
+    if fit.consistent:
+        return 1.0, f"sun: the shadows fit here ({fit.explain(constraint)}{zone})"
+    shortfall = 1.0 - fit.p_value / CONSISTENT_P
+    why = f"sun: the shadows cannot fall so here ({fit.explain(constraint)}{zone})"
+    return 1.0 - CONTRADICTION_CUT * item.confidence * shortfall, why
+
+
 def verify_candidates(
     candidates: Sequence[Candidate], evidence: Sequence[Evidence], gazetteer: Gazetteer | None = None
 ) -> list[Candidate]:
     """Rescore candidates against the evidence; scores stay within [0, MAX_SCORE]."""
     out = []
     weights = independence_weights(evidence)
+    suns = _sun_constraints(evidence)
     for candidate in candidates:
         placed = _place_candidate(candidate, gazetteer)
         own = set(placed.sources)
@@ -141,11 +172,12 @@ def verify_candidates(
                 factor *= multiplier
                 flags.append(flag)
                 notes.append({"evidence": None, "factor": multiplier, "why": why})
-        for item in evidence:
+        for index, item in enumerate(evidence):
             if (item.id is not None and item.id in own) or is_copy(item):
                 continue
             country = _country_effect(placed, item, weights.get(item.id or "", 1.0))
-            for effect in (country, _geo_effect(placed, item)):
+            sun = _sun_effect(placed, item, suns[index]) if index in suns else None
+            for effect in (country, _geo_effect(placed, item), sun):
                 if effect is None:
                     continue
                 multiplier, why = effect

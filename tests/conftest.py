@@ -10,8 +10,10 @@ from helpers import PHOTOS, SHARED_DATA, load_photos
 def _isolated_cache(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Keep derived data (the gazetteer arrays) in pytest's cache, not the user's home,
     unless GEOSLEUTH_CACHE_DIR is set explicitly; and keep the developer's own settings
-    (a configured model, a trace folder, ...) out of the tests, which never touch the network."""
-    for name in [k for k in os.environ if k.startswith("GEOSLEUTH_") and k != "GEOSLEUTH_CACHE_DIR"]:
+    (a configured model, a trace folder, ...) out of the tests, which never touch the network.
+    GEOSLEUTH_TEST_* variables (services .ci/run starts for the tests, e.g. a PostGIS DSN) stay."""
+    keep = ("GEOSLEUTH_CACHE_DIR",)
+    for name in [k for k in os.environ if k.startswith("GEOSLEUTH_") and k not in keep and "_TEST_" not in k]:
         os.environ.pop(name)
     if not os.environ.get("GEOSLEUTH_CACHE_DIR"):
         cache = getattr(pytestconfig, "cache", None)  # absent under -p no:cacheprovider

@@ -6,6 +6,11 @@
 
 Each route answers its replies in order (the last one repeats) and records every
 request (method, path, query, body, headers) so tests can check what was sent.
+
+Hostile servers for reliability tests: ``Reply(stream=fn, chunk_delay_s=...)`` sends
+the chunks ``fn()`` yields one by one (a trickle, or 200 MB generated on the fly, never
+held in memory), without a Content-Length unless ``headers`` gives one;
+``Reply(hang=True)`` reads the request and never answers.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -27,6 +33,9 @@ class Reply:
     retry_after: float | None = None
     content_type: str = "application/json"
     headers: dict[str, str] = field(default_factory=dict)
+    stream: Callable[[], Iterable[bytes]] | None = None
+    chunk_delay_s: float = 0.0
+    hang: bool = False
 
     def payload(self) -> bytes:
         if isinstance(self.body, bytes):
@@ -56,6 +65,7 @@ class ScriptedServer:
         self.routes: dict[str, list[Reply]] = {}
         self.requests: list[Request] = []
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -71,6 +81,12 @@ class ScriptedServer:
                     reply = (replies.pop(0) if len(replies) > 1 else replies[0]) if replies else Reply(404, {})
                 if reply.delay_s:
                     time.sleep(reply.delay_s)
+                if reply.hang:
+                    outer._stopping.wait()
+                    return
+                if reply.stream is not None:
+                    self._stream(reply)
+                    return
                 if callable(reply.body):
                     reply = Reply(
                         reply.status,
@@ -94,6 +110,26 @@ class ScriptedServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (a timeout test): nothing to do
 
+            def _stream(self, reply: Reply) -> None:
+                try:
+                    self.send_response(reply.status)
+                    self.send_header("Content-Type", reply.content_type)
+                    for key, value in reply.headers.items():
+                        self.send_header(key, value)
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    assert reply.stream is not None
+                    for chunk in reply.stream():
+                        if outer._stopping.is_set():
+                            return
+                        self.wfile.write(chunk)
+                        self.wfile.flush()
+                        if reply.chunk_delay_s:
+                            time.sleep(reply.chunk_delay_s)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up: what the test wanted
+                self.close_connection = True
+
             do_GET = do_POST = _serve
 
             def log_message(self, *args: Any) -> None:  # keep test output clean
@@ -116,6 +152,7 @@ class ScriptedServer:
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        self._stopping.set()
         self.httpd.shutdown()
         self.httpd.server_close()
 

@@ -41,7 +41,7 @@ def test_real_photos_without_metadata_never_use_exif(agent, photos):
     for item in photos:
         location = agent.locate(PHOTOS / item["image"], use_metadata=False)
         assert not any(e.kind == "exif" for e in location.evidence), item["id"]
-        assert "read_metadata" not in location.trace[0]["config"]["tools"]
+        assert "read_metadata" not in {t["name"] for t in location.trace[0]["tools"]}
         if location.answered:  # only from what the pixels say
             assert {e.kind for e in location.supporting_evidence()} <= {
                 "ocr_text",
@@ -156,7 +156,7 @@ def test_image_with_broken_gps_ifd_is_evidence_free(agent):
     location = agent.locate(encode(image, "JPEG", exif=exif))
     assert not location.answered
     metadata_call = next(s for s in location.trace if s.get("name") == "read_metadata")
-    assert "out of range" in metadata_call["output"]["text"]
+    assert "out of range" in metadata_call["observation"]["text"]
 
 
 def test_hint_narrows_candidates():
@@ -204,7 +204,7 @@ def test_in_memory_trace_can_be_saved(agent, tmp_path):
     location = agent.locate(jpeg_with_gps(1.29, 103.85))
     path = location.save_trace(tmp_path / "saved.jsonl")
     trace = read_trace(path)
-    assert trace.finished and trace.header["run_id"] == location.run_id
+    assert trace.finished and trace.header.run_id == location.run_id
 
 
 def test_settings_from_environment(monkeypatch, tmp_path):

@@ -45,3 +45,32 @@ def test_a_first_build_says_so_on_stderr_and_a_cached_load_is_silent(tmp_path, c
     monkeypatch.setenv("GEOSLEUTH_QUIET", "1")
     cached_arrays(tmp_path / "other", "demo", build, what="demo index")
     assert capsys.readouterr().err == ""
+
+
+def _build_slowly(directory, log):
+    """Run in a separate process: build a cache entry, noting each actual build."""
+    import time
+
+    from tools.cache import cached_arrays
+
+    def build():
+        with open(log, "a") as fh:
+            fh.write("built\n")
+        time.sleep(0.4)
+        return {"a": np.arange(5)}
+
+    assert cached_arrays(directory, "shared-v1", build)["a"].tolist() == [0, 1, 2, 3, 4]
+
+
+def test_processes_on_a_cold_cache_build_it_once(tmp_path):
+    import multiprocessing
+
+    log = tmp_path / "builds.log"
+    context = multiprocessing.get_context("fork")
+    workers = [context.Process(target=_build_slowly, args=(tmp_path / "cache", log)) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(30)
+    assert all(w.exitcode == 0 for w in workers)
+    assert log.read_text().splitlines() == ["built"]  # one build; the others waited and reused it

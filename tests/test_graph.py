@@ -67,8 +67,11 @@ def test_tool_rounds_run_and_record(image):
     location = Agent(policy=scripted(rounds, lyon=LYON)).locate(image)
     calls = [s for s in location.trace if s.get("kind") == "tool_call"]
     assert [c["name"] for c in calls] == ["read_metadata", "crop", "zoom", "enhance"]
-    assert calls[2]["images"] == ["img:2"]
-    assert calls[2]["output"]["data"]["image"]["parent"] == "img:1"
+    assert calls[2]["observation"]["images"] == ["img:2"]
+    assert calls[2]["observation"]["data"]["image"]["parent"] == "img:1"
+    images = {s["handle"]: s for s in location.trace if s.get("kind") == "image"}
+    assert images["img:2"]["parent"] == "img:1" and images["img:2"]["made_by"] == calls[2]["index"]
+    assert images["img:1"]["to_root"] == [1.0, 1.0, 0.0, 0.0] and images["img:2"]["to_parent"] is not None
 
 
 def test_per_kind_budget_refuses_extra_calls(image):
@@ -77,7 +80,7 @@ def test_per_kind_budget_refuses_extra_calls(image):
     location = agent.locate(image)
     calls = [s for s in location.trace if s.get("kind") == "tool_call" and s["name"] == "crop"]
     refused = "budget: no more 'image' calls (limit 2)"
-    assert [c["error"] for c in calls] == [None, None, refused, refused]
+    assert [c["observation"]["error"] for c in calls] == [None, None, refused, refused]
     assert location.answered
 
 
@@ -99,7 +102,7 @@ def test_failing_tool_keeps_earlier_evidence(tmp_path, monkeypatch):
     rounds = [[("crop", {"image": "img:0", "box": [0, 0, 0.5, 0.5]}), ("no_such_tool", {})]]
     agent = Agent(policy=scripted(rounds, lyon=LYON))
     location = agent.locate(photo, trace=tmp_path / "t.jsonl")
-    errors = [s["error"] for s in read_trace(tmp_path / "t.jsonl").of_kind("tool_call") if s["error"]]
+    errors = [s.error for s in read_trace(tmp_path / "t.jsonl").tool_calls() if s.error]
     assert errors[0] == "RuntimeError: disk on fire"
     assert errors[1].startswith("unknown tool 'no_such_tool'; available: read_metadata, crop")
     assert any(e.kind == "exif" and e.geo for e in location.evidence)
@@ -121,10 +124,10 @@ class FailingProposer(ScriptedPolicy):
 def test_failing_policy_does_not_sink_the_run(image):
     location = Agent(policy=FailingPlanner(proposals={"lyon": LYON})).locate(image)
     assert location.answered
-    assert any(s.get("kind") == "error" and "planner crashed" in s["output"]["error"] for s in location.trace)
+    assert any(s.get("kind") == "error" and "planner crashed" in s["error"]["message"] for s in location.trace)
     location = Agent(policy=FailingProposer(proposals={"lyon": LYON, "bad": MARSEILLE})).locate(image)
     assert haversine_km(location.lat, location.lon, 45.76, 4.84) < 5
-    assert any(s.get("kind") == "error" and "sampler crashed" in s["output"]["error"] for s in location.trace)
+    assert any(s.get("kind") == "error" and "sampler crashed" in s["error"]["message"] for s in location.trace)
 
 
 class ModelishPolicy(ScriptedPolicy):
@@ -142,21 +145,23 @@ def test_trace_lines_carry_what_design_lists(tmp_path):
     photo = jpeg_with_gps(45.76, 4.84)
     location = Agent(policy=ModelishPolicy(rounds, {"lyon": LYON})).locate(photo, trace=path, question="where?")
     trace = read_trace(path)
-    assert trace.finished and trace.footer["status"] == "ok"
-    assert trace.header["images"][0]["sha256"] == location.images[0]["sha256"]
-    assert trace.header["config"]["question"] == "where?"
-    assert "langgraph" in trace.header["versions"]
-    assert [s["index"] for s in trace.steps] == list(range(len(trace.steps)))
+    assert trace.finished and trace.final.status == "ok"
+    assert trace.header.images[0]["sha256"] == location.images[0]["sha256"]
+    assert trace.header.config["question"] == "where?"
+    assert trace.header.policy["name"] == "scripted"
+    assert {"name": "crop", "kind": "image", "online": False} in trace.header.tools
+    assert "langgraph" in trace.header.versions
+    assert [s.index for s in trace.steps] == list(range(len(trace.steps)))
     for step in trace.steps:
-        for key in ("index", "node", "kind", "name", "arguments", "output", "images", "start", "duration_s"):
-            assert key in step
+        assert step.node and step.kind and step.timing.start
     model = trace.of_kind("model_call")
-    assert model and model[0]["messages_digest"] == "d" * 64 and model[0]["raw_output"].startswith("<tool_call>")
-    crop = next(s for s in trace.of_kind("tool_call") if s["name"] == "crop")
-    assert crop["output"]["text"].startswith("img:1") and crop["images"] == ["img:1"]
-    kinds = {s["kind"] for s in trace.steps}
-    assert {"tool_call", "evidence", "candidates", "decision", "model_call"} <= kinds
-    assert trace.footer["result"]["lat"] == location.lat
+    assert model and model[0].messages_digest == "d" * 64 and model[0].raw_output.startswith("<tool_call>")
+    crop = next(s for s in trace.tool_calls() if s.name == "crop")
+    assert crop.observation.text.startswith("img:1") and crop.observation.images == ["img:1"]
+    assert crop.tool_kind == "image"
+    kinds = {s.kind for s in trace.steps}
+    assert {"tool_call", "evidence", "candidates", "decision", "model_call", "image"} <= kinds
+    assert trace.final.result["lat"] == location.lat
     assert location.trace_path == str(path) and location.trace is None
 
 

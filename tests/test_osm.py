@@ -545,10 +545,10 @@ def test_search_sends_the_compiled_query_and_returns_evidence(tmp_path, server):
     assert "A Brasileira" in obs.text and "https://www.openstreetmap.org/way/2002" in obs.text
     # data holds the raw features for replay
     assert [OsmFeature.from_dict(f).osm_id for f in obs.data["features"]] == [1001, 2002]
-    assert obs.data["osm_timestamp"] == "2024-05-01T10:00:00Z" and obs.data["cached"] is False
+    assert obs.data["osm_timestamp"] == "2024-05-01T10:00:00Z" and obs.meta["cached"] is False
 
     again = call_tool(tool_for(OsmSearchTool, tmp_path, server), args)
-    assert again.ok and again.data["cached"] is True and len(server.requests) == 1  # disk cache
+    assert again.ok and again.meta["cached"] is True and len(server.requests) == 1  # disk cache
 
 
 def test_exact_name_scores_higher_than_tags_alone(tmp_path, server):
@@ -744,7 +744,7 @@ def test_a_remark_answer_is_never_cached(tmp_path, server):
     assert not first.ok and first.data["error_kind"] == "overpass_runtime" and "timed out" in first.error
     server.route(PATH, Reply(200, overpass([CAFE])))
     second = call_tool(tool_for(OsmSearchTool, tmp_path, server), SEARCH)
-    assert second.ok and second.data["cached"] is False and len(server.requests) == 3
+    assert second.ok and second.meta["cached"] is False and len(server.requests) == 3
 
 
 def test_empty_answer_is_ok_and_empty(tmp_path, server):
@@ -758,7 +758,7 @@ def test_timeout_is_an_error_observation(tmp_path, server):
     server.route(PATH, Reply(200, overpass([CAFE]), delay_s=1.0))
     started = time.perf_counter()
     obs = call_tool(tool_for(OsmSearchTool, tmp_path, server, osm_http_timeout_s=0.2, net_retries=1), SEARCH)
-    assert not obs.ok and "ReadTimeout after 0.2 s (2 attempts)" in obs.error and obs.data["error_kind"] == "error"
+    assert not obs.ok and "ReadTimeout after 0.2 s (2 attempts)" in obs.error and obs.data["error_kind"] == "timeout"
     assert time.perf_counter() - started < 1.5
 
 

@@ -50,6 +50,7 @@ def test_search_prints_a_table_and_sends_escaped_ql(overpass, capsys):
             'Central"];out;',
             "--around",
             "38.71,-9.14,1500",
+            "--online",
             "--overpass-url",
             url,
         ]
@@ -67,6 +68,7 @@ def test_search_prints_a_table_and_sends_escaped_ql(overpass, capsys):
             "Central",
             "--around",
             "38.71,-9.14,1500",
+            "--online",
             "--overpass-url",
             url,
         ]
@@ -85,6 +87,7 @@ def test_verify_prints_geojson(overpass, capsys):
             "-9.1365",
             "Rua Augusta",
             "--geojson",
+            "--online",
             "--overpass-url",
             overpass.url("/api/interpreter"),
         ]
@@ -108,6 +111,7 @@ def test_bad_options_and_offline_are_one_line_errors(overpass, capsys):
                 "shop",
                 "--bbox",
                 "0,0,10,10",
+                "--online",
                 "--overpass-url",
                 overpass.url("/api/interpreter"),
             ]
@@ -115,5 +119,22 @@ def test_bad_options_and_offline_are_one_line_errors(overpass, capsys):
         == 2
     )  # far over the area guard
     assert "area" in capsys.readouterr().err
-    code = main(["osm", "verify", "1", "2", "Rua Augusta", "--overpass-url", f"http://127.0.0.1:{closed_port()}/api"])
+    code = main(
+        [
+            "osm",
+            "verify",
+            "1",
+            "2",
+            "Rua Augusta",
+            "--online",
+            "--overpass-url",
+            f"http://127.0.0.1:{closed_port()}/api",
+        ]
+    )
     assert code == 2 and "refused" in capsys.readouterr().err
+
+
+def test_offline_by_default(overpass, capsys):
+    url = overpass.url("/api/interpreter")
+    code = main(["osm", "search", "--tag", "amenity=pharmacy", "--around", "38.71,-9.14,1500", "--overpass-url", url])
+    assert code == 2 and "offline" in capsys.readouterr().err and not overpass.requests

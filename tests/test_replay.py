@@ -37,8 +37,8 @@ def test_heuristic_run_replays_to_the_identical_location(agent, heuristic_run, t
     assert replayed.answer_dict() == live.answer_dict()
     assert replayed.run_id != live.run_id
     again = read_trace(tmp_path / "again.jsonl")
-    assert again.header["config"]["replay_of"] == live.run_id
-    assert not any(s.get("live") for s in again.steps)  # nothing was called for real
+    assert again.header.config["replay_of"] == live.run_id
+    assert not any(s.meta.get("live") for s in again.steps)  # nothing was called for real
 
 
 def test_another_strategy_is_a_counterfactual_of_the_same_evidence(agent, heuristic_run):
@@ -60,13 +60,13 @@ def drop_step(path, tmp_path, predicate):
 def test_divergence_names_the_step_and_lenient_replay_goes_live(agent, heuristic_run, tmp_path):
     _, path = heuristic_run
     trace = read_trace(path)
-    analyse = next(s for s in trace.steps if s["kind"] == "tool_call" and s["name"] == "analyze_text")
-    edited = drop_step(path, tmp_path, lambda r: r.get("index") == analyse["index"])
+    analyse = next(s for s in trace.steps if s.kind == "tool_call" and s.name == "analyze_text")
+    edited = drop_step(path, tmp_path, lambda r: r.get("index") == analyse.index)
     with pytest.raises(ReplayDivergenceError, match=r"tool call analyze_text .* not in trace"):
         agent.replay(edited)
     lenient = agent.replay(edited, strict=False, trace_out=tmp_path / "lenient.jsonl")
-    live_steps = [s for s in read_trace(tmp_path / "lenient.jsonl").steps if s.get("live")]
-    assert [s["name"] for s in live_steps] == ["analyze_text"]
+    live_steps = [s for s in read_trace(tmp_path / "lenient.jsonl").steps if s.meta.get("live")]
+    assert [s.name for s in live_steps] == ["analyze_text"]
     assert lenient.answer_dict() == agent.replay(path).answer_dict()  # the live call found the same
 
 
@@ -99,12 +99,15 @@ def test_model_run_replays_without_model_or_network(tmp_path):
             "net_cache_dir": str(tmp_path),
         }
         options = {"hybrid": False, "samples": 3}
-        recorded = Agent(model=ScriptedChatModel(respond=investigator), model_options=options, tool_settings=settings)
+        recorded = Agent(
+            model=ScriptedChatModel(respond=investigator), model_options=options, tool_settings=settings, online=True
+        )
         live = recorded.locate(photo, use_metadata=False, trace=tmp_path / "model.jsonl")
         fewer = Agent(
             model=ScriptedChatModel(respond=investigator),
             model_options={**options, "samples": 2},
             tool_settings=settings,
+            online=True,
         ).locate(photo, use_metadata=False)
     # no model, the search server gone: the replay answers every call from the trace
     plain = Agent(settings=None)

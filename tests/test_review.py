@@ -2,6 +2,7 @@
 
 import io
 import json
+from pathlib import Path
 
 import pytest
 from langchain_core.messages import AIMessage
@@ -11,6 +12,7 @@ from agent import Agent
 from agent.cli import main
 from agent.review import PendingReview, terminal_reviewer
 from graphs.review import ReviewDecision
+from graphs.trace import read_trace
 from tools.errors import ConfigError
 
 PORTO = (41.1496, -8.6057)
@@ -35,9 +37,13 @@ def three_way(messages, tools, kwargs):
     )
 
 
+def model_agent():
+    return Agent(model=ScriptedChatModel(respond=three_way), model_options={"hybrid": False, "samples": 1})
+
+
 @pytest.fixture(scope="module")
 def agent():
-    return Agent(model=ScriptedChatModel(respond=three_way), model_options={"hybrid": False, "samples": 1})
+    return model_agent()
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +71,8 @@ def test_the_run_pauses_and_resumes_with_a_selection(agent, photo):
     location = pending.resume(select=2, note="the signs are Japanese", reviewer="ana")
     assert location.city == "Nagoya" and labels(location)[0] == "Nagoya"
     (step,) = review_steps(location)
-    assert step["name"] == "ana" and step["arguments"]["select"] == 2
-    assert step["output"]["before"]["city"] != "Nagoya" and step["output"]["after"]["city"] == "Nagoya"
+    assert step["name"] == "ana" and step["decision"]["select"] == 2
+    assert step["before"]["city"] != "Nagoya" and step["after"]["city"] == "Nagoya"
     assert "reviewer: the signs are Japanese" in location.reason
     with pytest.raises(ConfigError, match="already reviewed"):
         pending.resume()
@@ -76,7 +82,7 @@ def test_accepting_keeps_the_answer_and_is_recorded(agent, photo):
     unreviewed = agent.locate(photo, use_metadata=False)
     location = agent.locate(photo, use_metadata=False, review=lambda request: None)
     assert (location.lat, location.lon) == (unreviewed.lat, unreviewed.lon)
-    assert review_steps(location)[0]["output"]["account"] == "accepted as it was"
+    assert review_steps(location)[0]["account"] == "accepted as it was"
     assert not review_steps(unreviewed)  # no review asked, none recorded
 
 
@@ -85,7 +91,7 @@ def test_rejections_and_a_hint_narrow_the_candidates(agent, photo):
     assert location.city == "Madrid" and "Porto" not in labels(location)
     hinted = agent.locate(photo, use_metadata=False, review=ReviewDecision(hint="somewhere in Japan"))
     assert hinted.country_code == "JP"
-    assert "kept 1 candidate(s) in JP" in review_steps(hinted)[0]["output"]["account"]
+    assert "kept 1 candidate(s) in JP" in review_steps(hinted)[0]["account"]
     nothing = agent.locate(photo, use_metadata=False, review=lambda request: {"reject": [0, 1, 2]})
     assert nothing.lat is None and "ruled out every candidate" in nothing.reason
 
@@ -93,7 +99,7 @@ def test_rejections_and_a_hint_narrow_the_candidates(agent, photo):
 def test_a_bad_decision_is_recorded_and_the_answer_kept(agent, photo):
     location = agent.locate(photo, use_metadata=False, review=lambda request: {"selekt": 1})
     assert location.city == "Porto"
-    assert "review not applied" in review_steps(location)[0]["output"]["error"]
+    assert "review not applied" in review_steps(location)[0]["error"]["message"]
 
 
 def test_several_paused_runs_resume_independently(agent, photo):
@@ -151,3 +157,35 @@ def test_a_reviewed_run_replays_with_its_decision(agent, photo, tmp_path):
     reviewed = agent.locate(photo, use_metadata=False, trace=tmp_path / "r.jsonl", review={"select": 1})
     assert reviewed.city == "Madrid"
     assert Agent().replay(tmp_path / "r.jsonl").answer_dict() == reviewed.answer_dict()
+
+
+def test_a_paused_run_resumes_in_another_process(photo, tmp_path):
+    import subprocess
+    import sys
+    import warnings
+
+    trace = tmp_path / "paused.jsonl"
+    pending = model_agent().locate(photo, use_metadata=False, review=True, trace=trace)
+    run_id = pending.run_id
+    del pending  # the paused run lives on disk only from here
+    script = (
+        "import sys, json; sys.path.insert(0, sys.argv[3]);"
+        "from test_review import model_agent;"
+        "loc = model_agent().resume(sys.argv[1], select=1, reviewer='ana');"
+        "print(json.dumps({'city': loc.city, 'trace': loc.trace_path}))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-W", "error::UserWarning", "-c", script, run_id, str(trace), str(Path(__file__).parent)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "unregistered type" not in done.stderr
+    assert json.loads(done.stdout.splitlines()[-1])["city"] == "Madrid"
+    finished = read_trace(trace)
+    assert finished.finished and [s.decision["select"] for s in finished.of_kind("review")] == [1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ConfigError, match="no paused run"):
+            Agent().resume(run_id)

@@ -227,7 +227,7 @@ def test_searxng_timeout_is_an_error_observation(tmp_path, resources, server):
     started = time.perf_counter()
     obs = call_tool(tool, {"query": "Pastelaria Central"})
     elapsed = time.perf_counter() - started
-    assert obs.error is not None and obs.error.startswith("network:") and "ReadTimeout after 0.2 s" in obs.error
+    assert obs.error is not None and obs.error.startswith("timeout:") and "ReadTimeout after 0.2 s" in obs.error
     assert elapsed < 1.2 and len(server.requests) == 2
 
 
@@ -266,7 +266,7 @@ def test_searxng_empty_answer_is_ok_and_cached(tmp_path, resources, server):
     again = call_tool(tool, {"query": "zzqx"})
     assert first.ok and first.evidence == [] and first.data["hits"] == []
     assert first.text == 'no results for "zzqx" (searxng)'
-    assert again.ok and again.data["cached"] is True and len(server.requests) == 1
+    assert again.ok and again.meta["cached"] is True and len(server.requests) == 1
 
 
 def test_searxng_all_engines_failing_is_an_error_and_not_cached(tmp_path, resources, server):
@@ -309,7 +309,7 @@ def test_searxng_repeated_query_is_answered_from_the_disk_cache(tmp_path, resour
         searx_tool(tmp_path, resources, server), {"query": "Pastelaria Central", "region": "br-pt"}
     )
     assert len(server.requests) == 2 and server.requests[1].query["language"] == ["pt-BR"]
-    assert not first.data["cached"] and again.data["cached"] and not other_region.data["cached"]
+    assert not first.meta["cached"] and again.meta["cached"] and not other_region.meta["cached"]
     assert [e.model_dump() for e in again.evidence] == [e.model_dump() for e in first.evidence]
     assert "(searxng, cached)" in again.text
 
@@ -446,7 +446,7 @@ def test_ddgs_no_results_is_empty_ok_and_not_cached(tmp_path, resources, probe):
     assert first.ok and first.evidence == [] and first.data["hits"] == []
     assert first.text.startswith('no results for "Pastelaria Central"') and "rate-limits" in first.text
     assert len(factory.fake.calls) == 2  # asked again: a quiet rate limit must not stick for a week
-    assert second.ok and len(second.data["hits"]) == 2 and not second.data["cached"]
+    assert second.ok and len(second.data["hits"]) == 2 and not second.meta["cached"]
 
 
 def test_ddgs_malformed_rows_are_skipped(tmp_path, resources, probe):
@@ -492,7 +492,7 @@ def test_ddgs_repeated_query_is_answered_from_the_disk_cache(tmp_path, resources
     factory = FakeFactory(DDGS_ROWS)
     first = call_tool(ddgs_tool(tmp_path, resources, probe.url("/"), factory), {"query": "Pastelaria Central"})
     again = call_tool(ddgs_tool(tmp_path, resources, probe.url("/"), factory), {"query": "Pastelaria Central"})
-    assert len(factory.fake.calls) == 1 and not first.data["cached"] and again.data["cached"]
+    assert len(factory.fake.calls) == 1 and not first.meta["cached"] and again.meta["cached"]
     assert again.data["hits"] == first.data["hits"]
 
 

@@ -17,7 +17,8 @@ from typing import Any, ClassVar, Literal
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from .errors import GeoSleuthError
+from .deadline import DeadlinePassed, call_with_timeout, seconds_left
+from .errors import GeoSleuthError, ReplayDivergenceError
 from .evidence import Observation
 from .images import ImageRegistry
 
@@ -58,6 +59,11 @@ class ToolContext:
     cache_dir: Path | None = None
     offline: bool = False
     settings: dict[str, Any] = field(default_factory=dict)
+    #: Told of every request that leaves the machine (the run's egress record).
+    egress: Any = None
+    #: When the run must stop gathering (a ``time.monotonic()`` value; None: no limit).
+    #: The graph sets it from the run's budget clock; network calls never wait past it.
+    deadline: float | None = None
     _net: Any = field(default=None, repr=False)
 
     def net(self) -> Any:
@@ -69,7 +75,7 @@ class ToolContext:
             known = set(NetSettings.__dataclass_fields__)
             chosen: dict[str, Any] = {"offline": self.offline, "cache_dir": self.cache_dir or default_cache_dir()}
             chosen.update({k[4:]: v for k, v in self.settings.items() if k.startswith("net_") and k[4:] in known})
-            self._net = NetClient(NetSettings(**chosen))
+            self._net = NetClient(NetSettings(**chosen), egress=self.egress, deadline=lambda: self.deadline)
         return self._net
 
 
@@ -84,12 +90,23 @@ class GeoTool(BaseTool):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     kind: ClassVar[str] = "other"
+    #: Pydantic model of the flat tool settings this tool reads (validated at Agent start).
+    settings_model: ClassVar[type[BaseModel] | None] = None
+    #: Whether calls of this tool may leave the machine; ``leaves_machine`` answers per call.
+    online: ClassVar[bool] = False
+    #: Tools that read image metadata are left out of runs with metadata use off.
+    reads_metadata: ClassVar[bool] = False
     response_format: Literal["content", "content_and_artifact"] = "content_and_artifact"
     ctx: ToolContext
 
     @abstractmethod
     def execute(self, **kwargs: Any) -> Observation:
         """Do the work. Raise freely; return an Observation."""
+
+    def leaves_machine(self, arguments: dict[str, Any]) -> bool:
+        """Whether this call would send anything off this machine. The network switch
+        refuses such calls in an offline run, and the egress record lists them."""
+        return type(self).online
 
     def _run(self, *args: Any, run_manager: Any = None, **kwargs: Any) -> tuple[str, Observation]:
         arguments = _jsonable(kwargs)
@@ -134,6 +151,8 @@ def call_tool(tool: BaseTool, arguments: dict[str, Any], call_id: str = "call") 
             return Observation.failure(name, _jsonable(arguments), f"invalid arguments: {problems}")
     try:
         message = tool.invoke({"name": name, "args": arguments, "id": call_id, "type": "tool_call"})
+    except ReplayDivergenceError:
+        raise  # a replay that left its trace must stop the run, not become an observation
     except Exception as exc:  # noqa: BLE001 - third-party tools may raise anything
         return Observation.failure(name, _jsonable(arguments), f"{type(exc).__name__}: {exc}")
     artifact = getattr(message, "artifact", None)
@@ -141,3 +160,39 @@ def call_tool(tool: BaseTool, arguments: dict[str, Any], call_id: str = "call") 
         return artifact
     content = getattr(message, "content", message)
     return Observation(tool=name, arguments=_jsonable(arguments), text=str(content))
+
+
+def call_tool_with_deadline(
+    tool: BaseTool,
+    arguments: dict[str, Any],
+    call_id: str = "call",
+    *,
+    deadline: float | None = None,
+    budget_s: float | None = None,
+) -> Observation:
+    """:func:`call_tool`, cancelled at ``deadline`` (a ``time.monotonic()`` value).
+
+    The tool runs in a worker thread and the caller waits at most the time left; a tool
+    still running then is abandoned (Python cannot stop a thread; its late result is
+    dropped) and the observation says ``cancelled: wall-time budget ...``, so the run
+    answers with what it has instead of waiting on a hung service. Without a deadline
+    this is exactly :func:`call_tool`.
+    """
+    if deadline is None:
+        return call_tool(tool, arguments, call_id)
+    budget = f" of {budget_s:g} s" if budget_s is not None else ""
+    left = seconds_left(deadline)
+    assert left is not None
+    if left <= 0:
+        return Observation.failure(
+            tool.name, _jsonable(arguments), f"cancelled: wall-time budget{budget} spent before the call started"
+        )
+    try:
+        return call_with_timeout(lambda: call_tool(tool, arguments, call_id), left, name=f"geosleuth-tool-{tool.name}")
+    except DeadlinePassed as passed:
+        return Observation.failure(
+            tool.name,
+            _jsonable(arguments),
+            f"cancelled: wall-time budget{budget} ran out after {passed.waited_s:.3g} s in this call; "
+            "the run answers with the evidence gathered before it",
+        )

@@ -7,6 +7,8 @@ CLI prints them as they are.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class GeoSleuthError(Exception):
     """Base class of every error geosleuth raises on purpose."""
@@ -32,6 +34,10 @@ class NotAFileError(ImageInputError, IsADirectoryError):
     """The path exists but is a directory (or another non-file)."""
 
 
+class UnreadableFileError(ImageInputError, OSError):
+    """The path exists but cannot be read (no permission, an I/O error)."""
+
+
 class EmptyImageError(ImageInputError):
     """The file or buffer holds zero bytes."""
 
@@ -45,7 +51,8 @@ class TruncatedImageError(ImageInputError):
 
 
 class ImageTooLargeError(ImageInputError):
-    """More pixels than the configured limit: refused before decoding (decompression-bomb guard)."""
+    """More pixels or bytes than the configured limits: refused before decoding
+    (decompression-bomb guard) or before reading (size limit)."""
 
 
 class UnsupportedInputError(GeoSleuthError, TypeError):
@@ -73,3 +80,26 @@ class ModelError(GeoSleuthError):
 
 class ReplayDivergenceError(TraceError):
     """Strict replay met a call the trace does not hold: the run took another path."""
+
+
+def describe_validation_error(exc: Any, limit: int = 3) -> str:
+    """One line naming each offending field, the rule it broke and the value given, from a
+    pydantic ``ValidationError`` (duck-typed: this module imports nothing), instead of
+    pydantic's "1 validation error for FeatureQuery" heading."""
+    try:
+        errors = list(exc.errors())
+    except Exception:  # noqa: BLE001 - not a validation error after all
+        return " ".join(str(exc).split())
+    parts = []
+    for error in errors[:limit]:
+        field = ".".join(str(p) for p in error.get("loc", ())) or "arguments"
+        message = str(error.get("msg", "invalid")).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        given = error.get("input")
+        shown = ""
+        if field != "arguments" and not isinstance(given, (dict, list)) and given is not None:
+            text = repr(given)
+            shown = f" (got {text[:40] + '...' if len(text) > 40 else text})"
+        parts.append(f"{field}: {message}{shown}")
+    if len(errors) > limit:
+        parts.append(f"and {len(errors) - limit} more")
+    return "; ".join(parts)

@@ -29,6 +29,8 @@ EVIDENCE_KINDS = (
     "osm_feature",
     "model_observation",
     "hint",
+    "sun",
+    "tampering",
 )
 
 
@@ -150,6 +152,10 @@ class Observation(BaseModel):
     images: list[str] = Field(default_factory=list)
     error: str | None = None
     data: dict[str, Any] = Field(default_factory=dict)
+    #: How the call went rather than what it found (seconds, cache hits, attempts, the
+    #: endpoint that answered). The trace keeps it in the step's ``meta``, apart from
+    #: ``data``, so two runs of the same call compare equal.
+    meta: dict[str, Any] = Field(default_factory=dict, exclude=True)
 
     @property
     def ok(self) -> bool:

@@ -1,4 +1,5 @@
-"""What the user already knows: a free-text hint, countries, a bounding box.
+"""What the user already knows: a free-text hint, countries, a bounding box, and
+shadows measured in the photo (with the capture time, when the metadata lacks it).
 
 A hint becomes evidence of kind ``hint`` at the start of a run, so it narrows the
 country priors and the verification of candidates like any other clue, and it is
@@ -16,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .errors import ConfigError
 from .evidence import Evidence, GeoRef, ToolSource
 from .geo import haversine_km, spherical_mean
+from .sun.clock import parse_time
+from .sun.shadow import ShadowMeasurement, coerce_measurement
 
 if TYPE_CHECKING:
     from .places import PlaceIndex
@@ -37,6 +40,28 @@ class Hint(BaseModel):
     text: str | None = Field(default=None, description="Free text, e.g. 'somewhere in Bavaria'.")
     countries: tuple[str, ...] = Field(default=(), description="ISO codes or English names of possible countries.")
     bbox: tuple[float, float, float, float] | None = Field(default=None, description="(south, west, north, east).")
+    shadows: tuple[ShadowMeasurement, ...] = Field(
+        default=(), description="Shadows measured in the photo: 'HEIGHT:LENGTH[@BEARING]' texts or dicts."
+    )
+    time: str | None = Field(
+        default=None, description="When the photo was taken, if the user knows (ISO, with Z/offset/zone or local)."
+    )
+
+    @field_validator("shadows", mode="before")
+    @classmethod
+    def _shadows(cls, value: Any) -> tuple[ShadowMeasurement, ...]:
+        if value is None:
+            return ()
+        if isinstance(value, (str, dict, ShadowMeasurement)):
+            value = [value]
+        return tuple(coerce_measurement(v) for v in value)
+
+    @field_validator("time")
+    @classmethod
+    def _time(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_time(value)  # a clear error now rather than a failed sun check later
+        return value
 
     @field_validator("countries", mode="before")
     @classmethod
@@ -45,6 +70,8 @@ class Hint(BaseModel):
             return ()
         if isinstance(value, str):
             value = [value]
+        if not isinstance(value, (list, tuple, set, frozenset)) or not all(isinstance(v, str) for v in value):
+            raise ValueError("countries must be ISO codes or English country names (a string or a list of strings)")
         return tuple(country_code(v) for v in value)
 
     @model_validator(mode="after")
@@ -81,7 +108,7 @@ class Hint(BaseModel):
         raise ConfigError(f"hint must be a string, a dict or a Hint, not {type(value).__name__}")
 
     def is_empty(self) -> bool:
-        return not (self.text or self.countries or self.bbox)
+        return not (self.text or self.countries or self.bbox or self.shadows or self.time)
 
     def to_evidence(self, places: PlaceIndex | None = None) -> list[Evidence]:
         """The hint as evidence. Free text is read with the place index when one is given:
@@ -119,7 +146,26 @@ class Hint(BaseModel):
                     details={"bbox": list(self.bbox)},
                 )
             )
+        if self.shadows or self.time:
+            out.append(self._sun_evidence(source))
         return out
+
+    def _sun_evidence(self, source: ToolSource) -> Evidence:
+        """The shadows and time as stated (the sun check itself runs once the time is known)."""
+        parts = [m.describe() for m in self.shadows]
+        if self.time:
+            parts.append(f"taken {parse_time(self.time).describe()}")
+        return Evidence(
+            kind="hint",
+            value="sun: " + "; ".join(parts),
+            confidence=0.9,
+            source=source,
+            provenance="user hint",
+            details={
+                "shadows": [m.model_dump(mode="json", exclude_none=True) for m in self.shadows],
+                "time": self.time,
+            },
+        )
 
 
 def _text_hint(text: str, places: PlaceIndex, source: ToolSource) -> list[Evidence]:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from PIL import Image, ImageEnhance, ImageFilter, ImageOps
+from PIL import Image
 from pydantic import BaseModel, Field, field_validator
 
 from .base import GeoTool
 from .errors import GeoSleuthError
 from .evidence import Observation
+from .image_ops import enhance, rotate
 from .images import RegisteredImage
 
 ImageHandle = Annotated[str, Field(pattern=r"^img:\d+$", description="An image handle such as 'img:0'.")]
@@ -175,13 +176,9 @@ class RotateTool(GeoTool):
 
     def execute(self, image: str, degrees: float) -> Observation:
         parent = self.ctx.images.get(image)
-        rotated = parent.image.rotate(
-            -degrees,
-            resample=Image.Resampling.BICUBIC,
-            expand=True,
-            fillcolor=(255, 255, 255),
+        entry = self.ctx.images.add_derived(
+            rotate(parent.image, degrees), image, {"op": "rotate", "degrees": degrees}, None
         )
-        entry = self.ctx.images.add_derived(rotated, image, {"op": "rotate", "degrees": degrees}, None)
         return _derived_observation(entry, f"{image} rotated {degrees:g} degrees clockwise")
 
 
@@ -196,20 +193,8 @@ class EnhanceTool(GeoTool):
     def execute(self, image: str, **settings: Any) -> Observation:
         args = EnhanceArgs(image=image, **settings)
         parent = self.ctx.images.get(image)
-        out = parent.image
-        if args.grayscale:
-            out = ImageOps.grayscale(out).convert("RGB")
-        if args.autocontrast:
-            out = ImageOps.autocontrast(out, cutoff=1)
-        if args.contrast != 1.0:
-            out = ImageEnhance.Contrast(out).enhance(args.contrast)
-        if args.sharpness != 1.0:
-            out = ImageEnhance.Sharpness(out).enhance(args.sharpness)
-            if args.sharpness > 1.5:
-                out = out.filter(ImageFilter.UnsharpMask(radius=2, percent=int(60 * args.sharpness), threshold=3))
-        if args.invert:
-            out = ImageOps.invert(out)
+        out = enhance(parent.image, **args.model_dump(exclude={"image"}))
         op = {"op": "enhance", **args.model_dump(exclude={"image"})}
-        entry = self.ctx.images.add_derived(out.copy(), image, op, (1.0, 1.0, 0.0, 0.0))
+        entry = self.ctx.images.add_derived(out, image, op, (1.0, 1.0, 0.0, 0.0))
         changed = ", ".join(k for k, v in op.items() if k != "op" and v not in (False, 1.0)) or "no change"
         return _derived_observation(entry, f"{image} enhanced ({changed})")

@@ -21,6 +21,7 @@ class MetadataTool(GeoTool):
     description: str = "Read an original image's EXIF: GPS position, capture time, camera and editing software."
     args_schema: type[BaseModel] = MetadataArgs
     kind: ClassVar[str] = "metadata"
+    reads_metadata: ClassVar[bool] = True
 
     def execute(self, image: str) -> Observation:
         root = self.ctx.images.root_of(image)
@@ -69,7 +70,7 @@ class MetadataTool(GeoTool):
                     image=root.handle,
                     source=source,
                     provenance=provenance,
-                    details={"field": "time"},
+                    details={"field": "time", "taken": report.taken.isoformat(), "utc_offset": report.utc_offset},
                 )
             )
             lines.append(f"taken {when}")

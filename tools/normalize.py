@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _FOLD = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i", "ß": "ss"})
 _PUNCT = re.compile(r"[\s\-‐‑‒–—_/\\.,;:!?·•|()\[\]{}<>\"'’‘“”«»„。、，．・〜~*#@&+=^`]+")
@@ -31,6 +32,7 @@ def is_unspaced_char(ch: str) -> bool:
     )
 
 
+@lru_cache(maxsize=8192)
 def _fold_char(ch: str) -> str:
     if ord(ch) < 0x0530:  # Latin, Greek, Cyrillic: drop diacritics
         decomposed = unicodedata.normalize("NFKD", ch)

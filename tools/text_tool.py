@@ -19,6 +19,7 @@ from .gazetteer import Gazetteer
 from .place_clues import place_evidence
 from .places import PlaceIndex
 from .streets import find_street_words
+from .tampering import split_tampering
 from .text import TextSpan
 
 
@@ -75,8 +76,12 @@ class AnalyzeTextTool(GeoTool):
     kind: ClassVar[str] = "text"
 
     def execute(self, texts: list[Any]) -> Observation:
-        spans = [TextSpan(text=t) if isinstance(t, str) else TextSpan.model_validate(t) for t in texts]
-        found = place_evidence(spans, place_index(self.ctx), tool=self.name)
+        read = [TextSpan(text=t) if isinstance(t, str) else TextSpan.model_validate(t) for t in texts]
+        # text addressed to the tool ("ignore previous instructions ...") is evidence of
+        # tampering, not of place: none of its words become place, language or country clues
+        spans, tampering = split_tampering(read, self.name)
+        found = list(tampering)
+        found += place_evidence(spans, place_index(self.ctx), tool=self.name)
         found += street_evidence(spans, self.name)
         found += other_clues(spans, self.name)
         found.sort(key=lambda e: -e.confidence)
@@ -84,4 +89,5 @@ class AnalyzeTextTool(GeoTool):
         if len(found) > 20:
             lines.append(f"... and {len(found) - 20} weaker clues")
         text = "\n".join(lines) if lines else "no location clues in this text"
-        return Observation(text=text, evidence=found, data={"spans": len(spans), "clues": len(found)})
+        data = {"spans": len(read), "clues": len(found) - len(tampering), "tampering": len(tampering)}
+        return Observation(text=text, evidence=found, data=data)

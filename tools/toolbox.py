@@ -1,36 +1,24 @@
-"""The built-in tools of one run, by name."""
+"""The tools of one run, by name, built from the tool registry."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from langchain_core.tools import BaseTool
 
 from .base import ToolContext
-from .image_tools import CropTool, EnhanceTool, RotateTool, ZoomTool
-from .metadata_tool import MetadataTool
-from .ocr import ReadTextTool
-from .osm import OsmProximityTool, OsmSearchTool, OsmVerifyTool
-from .text_tool import AnalyzeTextTool
-from .web import WebSearchTool
+from .registry import ToolRegistry, default_registry
 
 
 def build_toolbox(
-    ctx: ToolContext, *, use_metadata: bool = True, disabled_kinds: frozenset[str] | set[str] = frozenset()
+    ctx: ToolContext,
+    *,
+    use_metadata: bool = True,
+    disabled_kinds: Iterable[str] = frozenset(),
+    registry: ToolRegistry | None = None,
 ) -> dict[str, BaseTool]:
     """Instantiate the tools for a run. The metadata tool is left out when metadata use
     is off, so no policy or model can read EXIF in an evaluation run; tools of a
     ``disabled_kinds`` kind ("ocr", "search", "osm", ...) are left out for ablations."""
-    tools: list[BaseTool] = [
-        CropTool(ctx=ctx),
-        ZoomTool(ctx=ctx),
-        RotateTool(ctx=ctx),
-        EnhanceTool(ctx=ctx),
-        ReadTextTool(ctx=ctx),
-        AnalyzeTextTool(ctx=ctx),
-        WebSearchTool(ctx=ctx),
-        OsmSearchTool(ctx=ctx),
-        OsmProximityTool(ctx=ctx),
-        OsmVerifyTool(ctx=ctx),
-    ]
-    if use_metadata:
-        tools.insert(0, MetadataTool(ctx=ctx))
-    return {tool.name: tool for tool in tools if type(tool).kind not in disabled_kinds}
+    chosen = registry or default_registry()
+    return chosen.build(ctx, use_metadata=use_metadata, disabled_kinds=disabled_kinds)

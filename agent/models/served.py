@@ -22,6 +22,7 @@ from langchain_core.runnables import Runnable
 from pydantic import Field, PrivateAttr
 
 from tools.errors import ModelError
+from tools.redact import redact_text, redact_url
 
 from .protocol import parse_reply
 from .text_chat import parsed_message, to_protocol_messages
@@ -45,7 +46,7 @@ def served_model_names(base_url: str, api_key: str = "EMPTY", timeout: float = 1
         response.raise_for_status()
         return [str(m["id"]) for m in response.json().get("data", [])]
     except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
-        raise ModelError(f"cannot list the models of {base_url}: {type(exc).__name__}: {exc}") from exc
+        raise ModelError(redact_text(f"cannot list the models of {base_url}: {type(exc).__name__}: {exc}")) from exc
 
 
 class ServedChatModel(BaseChatModel):
@@ -78,7 +79,7 @@ class ServedChatModel(BaseChatModel):
 
                 model = self.model or (served_model_names(self.base_url, self.api_key) or [None])[0]
                 if model is None:
-                    raise ModelError(f"{self.base_url} serves no model")
+                    raise ModelError(f"{redact_url(self.base_url)} serves no model")
                 self.model = model
                 self._client = ChatOpenAI(
                     model=model,
@@ -134,7 +135,7 @@ class ServedChatModel(BaseChatModel):
         except ModelError:
             raise
         except Exception as exc:
-            raise ModelError(f"model server {self.base_url} failed: {type(exc).__name__}: {exc}") from exc
+            raise ModelError(redact_text(f"model server {self.base_url} failed: {type(exc).__name__}: {exc}")) from exc
         text = raw.content if isinstance(raw.content, str) else str(raw.content)
         message = parsed_message(text, tools_bound=bool(tools), usage=raw.usage_metadata)
         return ChatResult(generations=[ChatGeneration(message=message)])
@@ -142,7 +143,7 @@ class ServedChatModel(BaseChatModel):
     def describe(self) -> dict[str, Any]:
         return {
             "backend": "served",
-            "base_url": self.base_url,
+            "base_url": redact_url(self.base_url),  # never credentials in traces or run.json
             "model": self.model,
             "tool_protocol": "text" if self._native_refused else self.tool_protocol,
         }

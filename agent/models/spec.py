@@ -12,15 +12,28 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
 from tools.errors import ConfigError
+from tools.redact import redact_text
 
 SERVED_PREFIXES = ("openai:", "vllm:", "served:")
 LOCAL_PREFIXES = ("transformers:", "hf:")
+
+
+def _split_model_url(rest: str) -> tuple[str, str]:
+    """``MODEL@URL`` or ``URL``; the URL may itself hold an ``@`` (``https://user:key@host/v1``)."""
+    found = re.search(r"@(?=https?://)", rest)
+    if found:
+        return rest[: found.start()], rest[found.end() :]
+    if rest.startswith(("http://", "https://")):
+        return "", rest
+    model, _, url = rest.rpartition("@") if "@" in rest else ("", "", rest)
+    return model, url
 
 
 def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
@@ -37,17 +50,17 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
     for prefix in SERVED_PREFIXES:
         if text.startswith(prefix):
             rest = text[len(prefix) :].strip()
-            model, _, url = rest.rpartition("@") if "@" in rest else ("", "", rest)
+            model, url = _split_model_url(rest)
             if not url.startswith(("http://", "https://")) and "@" not in rest:
                 model, url = rest, os.environ.get("OPENAI_BASE_URL", "").strip()  # the OpenAI client's variable
                 if not url:
                     raise ConfigError(
-                        f"model spec {spec!r} names no server: use openai:MODEL@http://host:8000/v1, "
+                        f"model spec {redact_text(spec)!r} names no server: use openai:MODEL@http://host:8000/v1, "
                         "or set OPENAI_BASE_URL"
                     )
             if not url.startswith(("http://", "https://")):
                 raise ConfigError(
-                    f"model spec {spec!r}: the server URL must start with http:// or https:// "
+                    f"model spec {redact_text(spec)!r}: the server URL must start with http:// or https:// "
                     "(openai:MODEL@http://host:8000/v1 or openai:http://host:8000/v1)"
                 )
             return "served", {"base_url": url.rstrip("/"), "model": model or None}

@@ -11,7 +11,7 @@ from tools.evidence import Observation
 
 from ..context import RunContext
 from ..state import RunState
-from .common import record_evidence, run_tool
+from .common import record_evidence, refuse_tool, run_tool
 
 
 def _refusal(state_counts: dict[str, int], kind: str, ctx: RunContext) -> str | None:
@@ -37,10 +37,7 @@ def act(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         kind = ctx.tool_kind(name)
         refusal = _refusal(counts, kind, ctx)
         if refusal is not None:
-            observation = Observation.failure(name, arguments, refusal)
-            ctx.recorder.step(
-                "act", "tool_call", name, arguments=arguments, output=observation, call_id=call_id, error=refusal
-            )
+            observation = refuse_tool(ctx, "act", name, arguments, call_id, refusal)
         else:
             observation = run_tool(ctx, "act", name, arguments, call_id)
             counts[kind] = counts.get(kind, 0) + 1

@@ -25,12 +25,10 @@ def ingest(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
             found.extend(observation.evidence)
             kind = ctx.tool_kind("read_metadata")
             counts[kind] = counts.get(kind, 0) + 1
-    ctx.recorder.step(
+    ctx.recorder.decision(
         "ingest",
-        "decision",
         "ingest",
-        output={"images": [e.info() for e in ctx.tool_context.images.roots()], "use_metadata": ctx.use_metadata},
-        images=[e.handle for e in ctx.tool_context.images.roots()],
+        {"images": [e.info() for e in ctx.tool_context.images.roots()], "use_metadata": ctx.use_metadata},
     )
     evidence = record_evidence(ctx, "ingest", state.evidence, found)
     return {"evidence": evidence, "observations": observations, "tool_counts": counts}

@@ -44,19 +44,18 @@ def plan(state: RunState, runtime: Runtime[RunContext]) -> Command[Literal["act"
     if decision is not None:
         record_model_calls(ctx, "plan", decision.model_calls)
         for note in decision.notes:
-            ctx.recorder.step("plan", "error", note.tool or "policy", arguments=note.arguments, output=note)
+            ctx.recorder.error("plan", note.tool or "policy", note.error or note.text, "policy note", note.arguments)
         notes = list(decision.notes)
     if decision is not None and not decision.done:
         calls = [
             {"name": c["name"], "args": c.get("args") or {}, "id": c.get("id") or f"s{state.step}-{i}"}
             for i, c in enumerate(decision.message.tool_calls)
         ]
-        ctx.recorder.step(
+        ctx.recorder.decision(
             "plan",
-            "decision",
             "act",
+            {"tool_calls": calls, "rationale": decision.rationale or decision.message.content},
             arguments={"step": state.step},
-            output={"tool_calls": calls, "rationale": decision.rationale or decision.message.content},
         )
         update = {"pending": calls, "messages": [decision.message], "step": state.step + 1, "observations": notes}
         return Command(goto="act", update=update)
@@ -76,12 +75,8 @@ def plan(state: RunState, runtime: Runtime[RunContext]) -> Command[Literal["act"
     except Exception as exc:  # noqa: BLE001
         record_error(ctx, "plan", "policy.proposal_tasks", exc)
         tasks = []
-    ctx.recorder.step(
-        "plan",
-        "decision",
-        "propose",
-        arguments={"step": state.step},
-        output={"reason": reason, "tasks": [t.label for t in tasks]},
+    ctx.recorder.decision(
+        "plan", "propose", {"reason": reason, "tasks": [t.label for t in tasks]}, arguments={"step": state.step}
     )
     if not tasks:
         return Command(goto="verify", update=update)

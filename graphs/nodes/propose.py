@@ -29,15 +29,18 @@ def propose(payload: dict[str, Any], runtime: Runtime[RunContext]) -> dict[str, 
         proposal = Proposal(task=task, candidates=[], note=note)
     record_model_calls(ctx, "propose", proposal.model_calls, task=task.label)
     candidates = [c.model_copy(update={"proposer": c.proposer or task.label}) for c in proposal.candidates]
-    ctx.recorder.step(
+    ctx.recorder.candidates(
         "propose",
-        "candidates",
         task.label,
-        arguments={"lane": task.lane, "sample": task.sample, "temperature": task.temperature},
-        output={"candidates": candidates, "note": proposal.note},
+        "proposed",
+        candidates,
+        task=task.label,
+        lane=task.lane,
+        sample=task.sample,
+        temperature=task.temperature,
+        note=proposal.note,
         started=started,
         duration_s=time.perf_counter() - t0,
-        task=task.label,
     )
     return {
         "proposals": [ProposalRecord(lane=task.lane, sample=task.sample, candidates=candidates, note=proposal.note)]

@@ -15,16 +15,15 @@ from tools.text_tool import place_index
 from ..context import RunContext
 from ..review import ReviewDecision, apply_review, review_request
 from ..state import RunState
+from ..trace_schema import ErrorInfo
 
 
 def review(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     ctx = runtime.context
     if state.result is None:
         return {}
-    if ctx.replay is not None:  # a replayed run re-applies the recorded decision
-        raw = ctx.replay.review()
-        if raw is None:
-            return {}
+    if ctx.review_decision is not None:  # decided in advance (or recorded, on replay)
+        raw = ctx.review_decision
     elif not ctx.review:
         return {}
     else:
@@ -42,18 +41,13 @@ def review(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         )
     except (ValidationError, GeoSleuthError) as exc:
         message = f"review not applied: {exc}".splitlines()[0]
-        ctx.recorder.step("review", "review", "reviewer", arguments={"decision": raw}, output={"error": message})
+        ctx.recorder.review(raw if isinstance(raw, dict) else {"raw": str(raw)}, error=ErrorInfo(message=message))
         return {}
-    ctx.recorder.step(
-        "review",
-        "review",
-        decision.reviewer or "reviewer",
-        arguments=decision.model_dump(mode="json"),
-        output={
-            "account": account,
-            "before": state.result.model_dump(mode="json", exclude={"ranked"}),
-            "after": reviewed.model_dump(mode="json", exclude={"ranked"}),
-        },
+    ctx.recorder.review(
+        decision.model_dump(mode="json"),
+        account=account,
+        before=state.result.model_dump(mode="json", exclude={"ranked"}),
+        after=reviewed.model_dump(mode="json", exclude={"ranked"}),
     )
     if decision.changes and decision.note:
         reviewed.reason = f"{reviewed.reason} (reviewer: {decision.note})"

@@ -16,5 +16,5 @@ def verify(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     proposals = sorted(state.proposals, key=lambda p: (p.lane, p.sample))
     proposed = [c for p in proposals for c in p.candidates]
     verified = verify_candidates(proposed, state.evidence, ctx.gazetteer)
-    ctx.recorder.step("verify", "candidates", "verify", arguments={"proposed": len(proposed)}, output=verified)
+    ctx.recorder.candidates("verify", "verify", "verified", verified)
     return {"candidates": verified}

@@ -3,8 +3,9 @@
 The default playbook: metadata (when allowed), read the text of every image (OCR with
 zoom passes), analyse that text for clues; when online, search the web for the most
 distinctive text and check the street and shop names on OpenStreetMap near the best
-candidates. Then propose from three lanes - metadata, text, map - that verification
-and consensus weigh against each other.
+candidates; when the user measured shadows, check where the sun allows them. Then
+propose from three lanes - metadata, text, map - that verification and consensus
+weigh against each other.
 
 The playbook is a list of *plays*. On each planning round the first play that still
 has work returns its tool calls; when none has, the policy proposes. Proposals come
@@ -15,17 +16,45 @@ tag and a street sign that disagree are both seen, not silently merged.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.messages import AIMessage
 
-from ..policy import PlanStep, Policy, Proposal, ProposalTask, RunView
+from ..policy import PlanStep, Policy, Proposal, ProposalTask, RunView, register_policy
 from .metadata import MetadataLane, MetadataPlay
 from .online import OsmLane, OsmVerifyPlay, WebSearchPlay
 from .playbook import Lane, Play
 from .reading import AnalyzeTextPlay, ReadTextPlay
+from .sun import SunPlay
 from .text_lane import TextLane
+
+#: Plays and lanes by name, so a policy's description rebuilds it (replay, resume).
+#: Plug-ins add theirs with :func:`register_play` / :func:`register_lane`.
+PLAYS: dict[str, type[Play]] = {}
+LANES: dict[str, type[Lane]] = {}
+
+
+def register_play(cls: type[Play]) -> type[Play]:
+    PLAYS[cls.name] = cls
+    return cls
+
+
+def register_lane(cls: type[Lane]) -> type[Lane]:
+    LANES[cls.name] = cls
+    return cls
+
+
+def _make_play(cls: type[Play], lanes: Sequence[Lane]) -> Play:
+    """A play that looks at the lanes' candidates (the sun check) is given the lanes."""
+    return cls(lanes) if "lanes" in inspect.signature(cls.__init__).parameters else cls()
+
+
+for _play in (MetadataPlay, ReadTextPlay, AnalyzeTextPlay, WebSearchPlay, OsmVerifyPlay, SunPlay):
+    register_play(_play)
+for _lane in (MetadataLane, TextLane, OsmLane):
+    register_lane(_lane)
 
 
 class HeuristicPolicy(Policy):
@@ -33,13 +62,32 @@ class HeuristicPolicy(Policy):
 
     name = "heuristic"
 
+    @classmethod
+    def from_description(cls, description: dict[str, Any], **parts: Any) -> HeuristicPolicy:
+        """The policy a trace header describes (plays and lanes by registered name)."""
+        missing = [n for n in description.get("plays", []) if n not in PLAYS]
+        missing += [n for n in description.get("lanes", []) if n not in LANES]
+        if missing:
+            raise ValueError(f"unknown play or lane {', '.join(map(repr, missing))}: register it, or pass the policy")
+        lanes = [LANES[n]() for n in description["lanes"]] if "lanes" in description else None
+        chosen = lanes if lanes is not None else cls().lanes
+        plays = [_make_play(PLAYS[n], chosen) for n in description["plays"]] if "plays" in description else None
+        return cls(plays, lanes)
+
     def __init__(self, plays: Sequence[Play] | None = None, lanes: Sequence[Lane] | None = None) -> None:
+        self.lanes = list(lanes) if lanes is not None else [MetadataLane(), TextLane(), OsmLane()]
         self.plays = (
             list(plays)
             if plays is not None
-            else [MetadataPlay(), ReadTextPlay(), AnalyzeTextPlay(), WebSearchPlay(), OsmVerifyPlay()]
+            else [
+                MetadataPlay(),
+                ReadTextPlay(),
+                AnalyzeTextPlay(),
+                WebSearchPlay(),
+                OsmVerifyPlay(),
+                SunPlay(self.lanes),
+            ]
         )
-        self.lanes = list(lanes) if lanes is not None else [MetadataLane(), TextLane(), OsmLane()]
 
     def plan(self, view: RunView) -> PlanStep:
         for play in self.plays:
@@ -63,3 +111,6 @@ class HeuristicPolicy(Policy):
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "plays": [p.name for p in self.plays], "lanes": [lane.name for lane in self.lanes]}
+
+
+register_policy(HeuristicPolicy)

@@ -29,7 +29,7 @@ from tools.evidence import Observation
 from tools.places import PlaceIndex
 
 from ..answer import ANSWER_TOOL, AnswerTool, answer_candidates
-from ..policy import ModelCall, PlanStep, Policy, Proposal, ProposalTask, RunView
+from ..policy import ModelCall, PlanStep, Policy, Proposal, ProposalTask, RunView, register_policy
 from .heuristic import HeuristicPolicy
 from .model_prompt import (
     FINAL_INSTRUCTION,
@@ -98,6 +98,20 @@ class ModelPolicy(Policy):
         self._places: dict[int, PlaceIndex] = {}
         self._lock = threading.Lock()
 
+    @classmethod
+    def from_description(cls, description: dict[str, Any], **parts: Any) -> ModelPolicy:
+        """Rebuild with the described settings; ``model=`` supplies the chat model (a
+        replay model, or the live one), ``samples=`` overrides K (counterfactuals)."""
+        model = parts.get("model")
+        if model is None:
+            raise ValueError("a model policy needs model= to be rebuilt")
+        fields = set(ModelPolicySettings.__dataclass_fields__)
+        settings = {k: v for k, v in description.items() if k in fields}
+        if parts.get("samples") is not None:
+            settings["samples"] = int(parts["samples"])
+        heuristic = HeuristicPolicy.from_description(description.get("heuristic") or {"name": "heuristic"})
+        return cls(model, ModelPolicySettings(**settings), heuristic=heuristic)
+
     # ------------------------------------------------------------------ helpers
     def _place_index(self, view: RunView) -> PlaceIndex | None:
         if view.gazetteer is None:
@@ -114,7 +128,7 @@ class ModelPolicy(Policy):
             from langchain_core.tools import BaseTool
 
             for tool in view.tools.values():
-                kind = getattr(type(tool), "kind", "other")
+                kind = str(getattr(tool, "kind", "other"))
                 if isinstance(tool, BaseTool) and view.calls_left(kind) > 0:
                     tools.append(tool)
         bound = self.model.bind_tools(tools)
@@ -260,3 +274,6 @@ class ModelPolicy(Policy):
         model = described() if callable(described) else {"class": type(self.model).__name__}
         settings = dict(self.settings.__dict__)
         return {"name": self.name, "model": model, **settings, "heuristic": self.heuristic.describe()}
+
+
+register_policy(ModelPolicy)

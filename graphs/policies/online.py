@@ -4,8 +4,10 @@ When the services are reachable, the playbook does what an investigator would af
 reading the signs: search for the rarest text (a shop's name, a street), then check
 on OpenStreetMap whether the street or shop names read in the image exist near the
 best candidates. A verified feature is itself a precise candidate (the OSM lane) and
-lifts the candidates it falls near (verification). The first "offline" answer stops
-every online play for the rest of the run, so an offline run costs one fast probe.
+lifts the candidates it falls near (verification). The map check needs no network when
+a local OSM index (``osm_db``) covers the candidates: it then runs in offline runs too.
+The first "offline" answer of a service stops the plays that use it for the rest of
+the run, so an offline run costs one fast probe.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from __future__ import annotations
 from typing import Any
 
 from tools.evidence import Candidate, Evidence
+from tools.registry import ToolKind
 from tools.salience import salience
 from tools.streets import find_street_words
+from tools.tampering import tampered_ids
 
 from ..policy import RunView
 from .playbook import Lane, Play
@@ -22,7 +26,8 @@ from .text_lane import place_candidates
 
 SEARCH_TOOL = "web_search"
 VERIFY_TOOL = "osm_verify"
-ONLINE_TOOLS = frozenset({SEARCH_TOOL, VERIFY_TOOL, "osm_search", "osm_proximity"})
+OSM_TOOLS = frozenset({VERIFY_TOOL, "osm_search", "osm_proximity", "osm_combo"})
+ONLINE_TOOLS = frozenset({SEARCH_TOOL}) | OSM_TOOLS
 #: Lines less salient than this are not worth a query.
 MIN_SALIENCE = 0.2
 MAX_QUERIES = 2
@@ -32,13 +37,15 @@ MAX_VERIFY_TEXTS = 2
 MIN_MATCH_CONFIDENCE = 0.4
 
 
-def offline(view: RunView) -> bool:
-    """Whether an online tool already answered "offline" in this run."""
-    return any(o.tool in ONLINE_TOOLS and (o.error or "").startswith("offline") for o in view.observations)
+def offline(view: RunView, tools: frozenset[str] = ONLINE_TOOLS) -> bool:
+    """Whether one of ``tools`` already answered "offline" in this run."""
+    return any(o.tool in tools and (o.error or "").startswith("offline") for o in view.observations)
 
 
 def _read_lines(view: RunView) -> list[Evidence]:
-    return [e for e in view.evidence if e.kind == "ocr_text" and not e.details.get("edge")]
+    """Lines worth searching for: not edge text, not text flagged as tampering."""
+    flagged = tampered_ids(view.evidence)
+    return [e for e in view.evidence if e.kind == "ocr_text" and not e.details.get("edge") and e.id not in flagged]
 
 
 def _quote(text: str) -> str:
@@ -51,7 +58,7 @@ class WebSearchPlay(Play):
     name = "web search"
 
     def calls(self, view: RunView) -> list[tuple[str, dict[str, Any]]]:
-        if SEARCH_TOOL not in view.tools or offline(view) or view.has_called(SEARCH_TOOL):
+        if not view.may_call(SEARCH_TOOL, {"query": "-"}) or offline(view) or view.has_called(SEARCH_TOOL):
             return []
         lines = sorted(
             ((salience(e.value) * e.confidence, e.value) for e in _read_lines(view)), key=lambda sv: (-sv[0], sv[1])
@@ -61,7 +68,7 @@ class WebSearchPlay(Play):
         if len(texts) >= 2:
             queries.append(f"{_quote(texts[0])} {_quote(texts[1])}")
         queries += [_quote(text) for text in texts[:1]]
-        queries = list(dict.fromkeys(queries))[: min(MAX_QUERIES, view.calls_left("search"))]
+        queries = list(dict.fromkeys(queries))[: min(MAX_QUERIES, view.calls_left(ToolKind.SEARCH))]
         return [(SEARCH_TOOL, {"query": query, "max_results": 8}) for query in queries]
 
 
@@ -71,7 +78,8 @@ class OsmVerifyPlay(Play):
     name = "map check"
 
     def calls(self, view: RunView) -> list[tuple[str, dict[str, Any]]]:
-        if VERIFY_TOOL not in view.tools or offline(view) or view.has_called(VERIFY_TOOL):
+        # with a local OSM index (osm_db) the check runs even after web search said "offline"
+        if VERIFY_TOOL not in view.tools or offline(view, OSM_TOOLS) or view.has_called(VERIFY_TOOL):
             return []
         evidence = [e for e in view.evidence if e.kind not in ("exif", "osm_feature")]
         spots: list[Candidate] = []
@@ -97,7 +105,13 @@ class OsmVerifyPlay(Play):
             for c in spots[:MAX_VERIFY_CANDIDATES]
             for text in texts
         ]
-        return calls[: view.calls_left("osm")]
+        calls = [(name, args) for name, args in calls if view.may_call(name, args)]
+        if offline(view):
+            # the network is gone: only the checks a local OSM index answers are worth making
+            tool = view.tools[VERIFY_TOOL]
+            leaves = getattr(tool, "leaves_machine", None)
+            calls = [call for call in calls if leaves is not None and not leaves(call[1])]
+        return calls[: view.calls_left(ToolKind.OSM)]
 
 
 def _feature_label(item: Evidence) -> str:

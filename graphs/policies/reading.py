@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tools.registry import ToolKind
+
 from ..policy import RunView
 from .playbook import Play
 
@@ -23,7 +25,7 @@ class ReadTextPlay(Play):
         if READ_TOOL not in view.tools:
             return []
         todo = [r.handle for r in view.images.roots() if not view.has_called(READ_TOOL, image=r.handle)]
-        return [(READ_TOOL, {"image": handle}) for handle in todo[: view.calls_left("ocr")]]
+        return [(READ_TOOL, {"image": handle}) for handle in todo[: view.calls_left(ToolKind.OCR)]]
 
 
 class AnalyzeTextPlay(Play):

@@ -14,7 +14,7 @@ from langchain_core.messages import AIMessage
 
 from tools.evidence import Candidate
 
-from ..policy import PlanStep, Policy, Proposal, ProposalTask, RunView
+from ..policy import PlanStep, Policy, Proposal, ProposalTask, RunView, register_policy
 
 
 class ScriptedPolicy(Policy):
@@ -47,4 +47,20 @@ class ScriptedPolicy(Policy):
         return Proposal(task=task, candidates=list(self.proposals[task.lane]))
 
     def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "rounds": len(self.rounds), "lanes": list(self.proposals)}
+        return {
+            "name": self.name,
+            "rounds": [[[name, args] for name, args in r] for r in self.rounds],
+            "proposals": {lane: [c.model_dump(mode="json") for c in cands] for lane, cands in self.proposals.items()},
+        }
+
+    @classmethod
+    def from_description(cls, description: dict[str, Any], **parts: Any) -> ScriptedPolicy:
+        rounds = [[(str(name), dict(args)) for name, args in r] for r in description.get("rounds") or []]
+        proposals = {
+            lane: [Candidate.model_validate(c) for c in cands]
+            for lane, cands in (description.get("proposals") or {}).items()
+        }
+        return cls(rounds, proposals)
+
+
+register_policy(ScriptedPolicy)

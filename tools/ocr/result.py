@@ -68,6 +68,13 @@ class ReadResult:
     budget_exhausted: bool = False
     skipped: list[str] = field(default_factory=list)
 
+    def timing(self) -> dict[str, Any]:
+        """How long the read took, overall and per pass (kept apart from what it read)."""
+        return {
+            "elapsed_s": round(self.elapsed_s, 3),
+            "stage_seconds": [stage.get("seconds") for stage in self.stages],
+        }
+
     def to_json(self) -> dict[str, Any]:
         return {
             "image": self.image,
@@ -77,8 +84,7 @@ class ReadResult:
             "region": self.region,
             "lines": [line.to_json() for line in self.lines],
             "zoom_images": list(self.zoom_images),
-            "stages": list(self.stages),
-            "elapsed_s": round(self.elapsed_s, 3),
+            "stages": [{k: v for k, v in stage.items() if k != "seconds"} for stage in self.stages],
             "budget_exhausted": self.budget_exhausted,
             "skipped": list(self.skipped),
         }

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from ..base import GeoTool
 from ..evidence import Evidence, Observation, ToolSource
 from ..image_tools import BoxUnits, ImageHandle, resolve_box
+from ..tool_settings import OcrSettings
 from .multiscale import ReadOptions, read_image
 from .registry import get_backend, resolve_backend_name
 from .result import ReadLine, ReadResult
@@ -89,6 +90,7 @@ class ReadTextTool(GeoTool):
     )
     args_schema: type[BaseModel] = ReadTextArgs
     kind: ClassVar[str] = "ocr"
+    settings_model: ClassVar[type[BaseModel] | None] = OcrSettings
 
     def execute(
         self,
@@ -141,4 +143,5 @@ class ReadTextTool(GeoTool):
             evidence=evidence,
             images=list(result.zoom_images),
             data=result.to_json(),
+            meta=result.timing(),
         )

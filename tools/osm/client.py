@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import random
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -176,13 +175,16 @@ class OverpassClient:
                     return self._answer(features, ql, hit, cached=True, attempts=0, skipped=skipped)
         attempts = 0
         for round_ in range(self.remark_retries + 1):
-            result = self.net.request_json("POST", self.url, data=form, timeout_s=self.http_timeout_s, use_cache=False)
+            result = self.net.request_json(
+                "POST", self.url, data=form, timeout_s=self.http_timeout_s, use_cache=False, service="overpass"
+            )
             attempts += result.attempts
             try:
                 features, skipped = parse_overpass(result.data, host=host)
             except OverpassRuntimeError as exc:
                 if round_ < self.remark_retries:
-                    time.sleep(self.net.settings.backoff_s * (1.0 + 0.1 * random.random()))
+                    wait = self.net.settings.backoff_s * (1.0 + 0.1 * random.random())
+                    self.net.pause(wait, self.net.call_deadline(), host, net_message(exc))
                     continue
                 raise OverpassRuntimeError(f"{net_message(exc)} ({round_ + 1} tries)") from None
             if use_cache:

@@ -31,9 +31,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import describe_validation_error
 from ..evidence import Evidence, GeoRef, ToolSource
 from .client import OverpassAnswer, OverpassClient
 from .features import OsmFeature
+from .local.store import LocalIndex
 from .names import NameKey, match_quality, name_key, tolerant_name_regex
 from .ql import OsmQueryError
 from .query import (
@@ -159,15 +161,21 @@ class OsmResult:
     def geojson(self) -> dict[str, Any]:
         return to_geojson(self.matches)
 
+    def meta(self) -> dict[str, Any]:
+        """How the call went (endpoint, cache hit, attempts): kept apart from ``data``."""
+        answer = self.answer
+        return {
+            "endpoint": answer.endpoint if answer else None,
+            "cached": answer.cached if answer else False,
+            "attempts": answer.attempts if answer else 0,
+        }
+
     def data(self) -> dict[str, Any]:
         """Everything a trace needs to replay the call: the QL, the matches with geometry, the source."""
         answer = self.answer
         return {
             "kind": self.kind,
             "query": self.query,
-            "endpoint": answer.endpoint if answer else None,
-            "cached": answer.cached if answer else False,
-            "attempts": answer.attempts if answer else 0,
             "osm_timestamp": answer.timestamp if answer else None,
             "elements": answer.raw_elements if answer else 0,
             "count": sum(m.role == "a" for m in self.matches),
@@ -235,24 +243,85 @@ class OsmOps:
 
     def __init__(
         self,
-        client: OverpassClient,
+        client: OverpassClient | None,
         limits: QueryLimits = DEFAULT_LIMITS,
         *,
         resolve_area: AreaResolver | None = None,
+        local: LocalIndex | None = None,
+        offline: bool = False,
     ) -> None:
         self.client = client
         self.limits = limits
         self.resolve_area = resolve_area
+        self.local = local
+        self.offline = offline
 
     @classmethod
     def from_context(cls, ctx: Any) -> OsmOps:
-        """Ops for a run: limits from ``osm_*`` settings, ``overpass_url``, the run's net client
-        and the shared offline gazetteer for ``area_name``."""
+        """Ops for a run: limits from ``osm_*`` settings, ``overpass_url``, the run's net client,
+        the shared offline gazetteer for ``area_name``, and the local index named by the
+        ``osm_db`` setting (opened once per process)."""
         from .areas import area_resolver
 
         limits = QueryLimits.from_settings(ctx.settings)
         client = OverpassClient.from_context(ctx, server_timeout_s=limits.timeout_s)
-        return cls(client, limits, resolve_area=area_resolver(ctx))
+        db = ctx.settings.get("osm_db")
+        local = None
+        if db:
+            from .local import open_index
+
+            local = ctx.resources.get(f"osm_index:{db}", lambda: open_index(str(db)))
+        return cls(client, limits, resolve_area=area_resolver(ctx), local=local, offline=bool(ctx.offline))
+
+    # ------------------------------------------------------------ where answers come from
+    def uses_local(self, plan: CompiledQuery) -> bool:
+        """Whether the local index answers ``plan``: it holds the whole area, or (in an
+        offline run, where Overpass cannot answer) a part of it. Raw QL always needs Overpass."""
+        if self.local is None or plan.kind == "raw" or plan.area is None or plan.area.shape is None:
+            return False
+        shape = plan.area.shape
+        return self.local.covers(shape) or (self.offline and self.local.covers(shape, partial=True))
+
+    def _fetch(self, plan: CompiledQuery, **hints: Any) -> OverpassAnswer:
+        """The features behind ``plan``: from the local index when it covers the area, else Overpass."""
+        if not self.uses_local(plan):
+            if self.client is None:
+                raise OsmQueryError("no local OSM index covers this area and no Overpass client is configured")
+            return self.client.run(plan.ql)
+        from .local import features_in, named_near, near_any
+        from .local.store import in_area
+
+        local = self.local
+        assert local is not None and plan.area is not None and plan.area.shape is not None
+        shape = plan.area.shape
+        if plan.kind == "search":
+            features = features_in(local, plan.sets["a"], shape)
+        elif plan.kind == "proximity":
+            a, b = plan.sets["a"], plan.sets["b"]
+            anchors = features_in(local, b, shape)
+            found = near_any(local, a, anchors, hints["within_m"])
+            a_area = hints.get("a_area")
+            found_a = [f for f, _, _ in found if a_area is None or in_area(f, a_area)]
+            near = near_any(local, b, found_a, hints["within_m"])
+            near_refs = {f.ref for f, _, _ in near}
+            features = found_a + [f for f in anchors if f.ref in near_refs and f.ref not in {x.ref for x in found_a}]
+        elif plan.kind == "verify":
+            features = named_near(local, shape, hints["search"])
+        else:  # raw is excluded by uses_local; run_combo reads the index itself
+            raise OsmQueryError(f"the local index cannot answer a {plan.kind} query")
+        return OverpassAnswer(
+            features=features,
+            query=plan.ql,
+            endpoint=f"{local.backend}:{local.location}",
+            raw_elements=len(features),
+        )
+
+    def source(self, plan: CompiledQuery) -> str:
+        """Where ``plan`` would be answered: the local index's name or the Overpass URL."""
+        if self.uses_local(plan):
+            assert self.local is not None
+            return f"{self.local.backend}:{self.local.location}"
+        return self.client.url if self.client is not None else "nowhere"
 
     # ------------------------------------------------------------ find
     def plan_find(self, query: FeatureQuery) -> CompiledQuery:
@@ -264,7 +333,7 @@ class OsmOps:
 
     def run_find(self, plan: CompiledQuery) -> OsmResult:
         query = plan.sets["a"]
-        answer = self.client.run(plan.ql)
+        answer = self._fetch(plan)
         base = BASE_CONFIDENCE["name" if query.name else "name_pattern" if query.name_pattern else "tags"]
         features, outside = within_area(answer.features, plan.area)
         features = features[: plan.limit]
@@ -280,7 +349,7 @@ class OsmOps:
         return validate_raw_ql(ql, self.limits)
 
     def run_raw(self, plan: CompiledQuery) -> OsmResult:
-        answer = self.client.run(plan.ql)
+        answer = self._fetch(plan)
         features = answer.features[: plan.limit]
         factor = _specificity(len(features))
         matches = [OsmMatch(f, BASE_CONFIDENCE["raw"] * factor) for f in features]
@@ -297,7 +366,13 @@ class OsmOps:
 
     def run_proximity(self, plan: CompiledQuery, within_m: float) -> OsmResult:
         a, b = plan.sets["a"], plan.sets["b"]
-        answer = self.client.run(plan.ql)
+        a_area = None
+        if a.has_area:
+            from .query import search_area
+
+            a_search = search_area(a, self.limits, self.resolve_area)
+            a_area = a_search.shape if a_search else None
+        answer = self._fetch(plan, within_m=within_m, a_area=a_area)
         found_a: list[OsmFeature] = []
         found_b: list[OsmFeature] = []
         inside, outside = within_area(answer.features, plan.area, within_m / 1000.0)
@@ -340,7 +415,7 @@ class OsmOps:
         try:
             around = Around(lat=lat, lon=lon, radius_m=radius_km * 1000.0)
         except ValueError as exc:
-            raise OsmQueryError(f"invalid candidate point: {exc}") from None
+            raise OsmQueryError(f"invalid candidate point: {describe_validation_error(exc)}") from None
         return compile_name_search(around, tolerant_name_regex(search), self.limits), key
 
     def verify_candidate(self, lat: float, lon: float, text: str, radius_km: float = 1.0) -> OsmResult:
@@ -353,7 +428,7 @@ class OsmOps:
     ) -> OsmResult:
         import re
 
-        answer = self.client.run(plan.ql)
+        answer = self._fetch(plan, search=key.core or key.full)
         name_keys = re.compile(NAME_KEYS_REGEX)
         matches: list[OsmMatch] = []
         # a feature is evidence for this candidate only if it lies within the radius asked about
@@ -394,3 +469,46 @@ class OsmOps:
             summary = f"no OSM feature named like '{text}' within {radius_km:g} km of {lat:.5f},{lon:.5f}"
         summary += _outside_note(outside, context)
         return OsmResult("verify", plan.ql, matches, answer, summary, context)
+
+    # ------------------------------------------------------------ combinations
+    def plan_combo(self, specs: Sequence[FeatureQuery], within_m: float, area_query: FeatureQuery) -> CompiledQuery:
+        from .combo import compile_combo
+
+        return compile_combo(specs, within_m, area_query, self.limits, resolve_area=self.resolve_area)
+
+    def combo(self, specs: Sequence[FeatureQuery], within_m: float, area_query: FeatureQuery) -> Any:
+        """Places where a feature of every spec lies within ``within_m`` of the others (see :mod:`.combo`)."""
+        return self.run_combo(self.plan_combo(specs, within_m, area_query), within_m)
+
+    def run_combo(self, plan: CompiledQuery, within_m: float) -> Any:
+        from .combo import ComboResult, find_combos
+
+        specs = [plan.sets[f"s{i}"] for i in range(len(plan.sets))]
+        assert plan.area is not None
+        if self.uses_local(plan):
+            from .local import features_in, near_any
+            from .local.store import in_area
+
+            local = self.local
+            assert local is not None and plan.area.shape is not None
+            shape = plan.area.shape
+            first = features_in(local, specs[0], shape)
+            sets = [first]
+            for spec in specs[1:]:
+                near = near_any(local, spec, sets[0], within_m)
+                sets.append([f for f, _, _ in near if in_area(f, shape)])
+            endpoint = f"{local.backend}:{local.location}"
+        else:
+            answer = self._fetch(plan)
+            sets = [[f for f in answer.features if spec.matches(f.osm_type, f.tags)] for spec in specs]
+            endpoint = answer.endpoint
+        combos = find_combos(sets, within_m, plan.limit)
+        return ComboResult(
+            query=plan.ql,
+            combos=combos,
+            specs=specs,
+            within_m=within_m,
+            area=plan.area.description,
+            endpoint=endpoint,
+            set_sizes=[len(s) for s in sets],
+        )

@@ -398,7 +398,7 @@ class CompiledQuery:
     """Overpass QL ready to send, with what it was built from."""
 
     ql: str
-    kind: Literal["search", "proximity", "verify", "raw"]
+    kind: Literal["search", "proximity", "verify", "raw", "combo"]
     limit: int
     area: SearchArea | None = None
     sets: dict[str, FeatureQuery] = field(default_factory=dict)

@@ -10,6 +10,7 @@ limits), no block statements, and every ``out`` capped at the result limit.
 
 from __future__ import annotations
 
+from ..errors import describe_validation_error
 from .ql import OsmQueryError, QLToken, join_tokens, ql_string, tokenize_ql
 from .query import DEFAULT_LIMITS, BBox, CompiledQuery, QueryLimits, check_area
 
@@ -50,7 +51,7 @@ def _bbox_from(tokens: list[QLToken]) -> BBox | None:
     try:
         return BBox.model_validate([float(tokens[k].text) for k in (0, 2, 4, 6)])
     except ValueError as exc:
-        raise OsmQueryError(f"invalid bbox in raw query: {exc}") from None
+        raise OsmQueryError(f"invalid bbox in raw query: {describe_validation_error(exc)}") from None
 
 
 def _group(tokens: list[QLToken], i: int, open_: str, close: str) -> int:

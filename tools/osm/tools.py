@@ -15,8 +15,10 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..base import GeoTool
+from ..errors import GeoSleuthError
 from ..evidence import Observation, ToolSource
 from ..net import NetError
+from ..tool_settings import OsmSettings
 from .client import net_message
 from .ql import OsmQueryError
 from .query import Around, BBox, FeatureQuery, OsmType, TagValue
@@ -28,6 +30,8 @@ _HINTS = {
     "service": "the Overpass server failed; try a smaller area or go on without it.",
     "overpass_runtime": "the query was too heavy for the server; search a smaller area or add filters.",
     "bad_response": "the server's answer was unusable; go on without it.",
+    "timeout": "the server did not answer in time; search a smaller area or go on without it.",
+    "too_large": "the answer was too large; search a smaller area, add filters or lower the limit.",
     "bad_query": "fix the arguments and call again.",
     "error": "the request failed; go on without it.",
 }
@@ -108,11 +112,28 @@ class OsmVerifyArgs(BaseModel):
 
 class _OsmTool(GeoTool):
     kind: ClassVar[str] = "osm"
+    online: ClassVar[bool] = True
+    settings_model: ClassVar[type[BaseModel] | None] = OsmSettings
 
     def _ops(self) -> Any:
         from .ops import OsmOps
 
         return OsmOps.from_context(self.ctx)
+
+    def _plan(self, ops: Any, arguments: dict[str, Any]) -> Any:
+        """The compiled query a call with ``arguments`` would run (no I/O)."""
+        raise NotImplementedError
+
+    def leaves_machine(self, arguments: dict[str, Any]) -> bool:
+        """Whether this call would go to Overpass (True) or is answered by the local index
+        named by ``osm_db`` (False). A call refused before running (bad arguments, an area
+        over the limits) sends nothing either."""
+        try:
+            ops = self._ops()
+            plan = self._plan(ops, arguments)
+        except (OsmQueryError, ValidationError, ValueError, GeoSleuthError):
+            return False
+        return not ops.uses_local(plan)
 
     def _failure(self, exc: Exception, query: str | None) -> Observation:
         if isinstance(exc, ValidationError):
@@ -136,7 +157,7 @@ class _OsmTool(GeoTool):
         lines += [f"- {e.value} (confidence {e.confidence:.2f}) {e.provenance}" for e in evidence[:MAX_TEXT_LINES]]
         if len(evidence) > MAX_TEXT_LINES:
             lines.append(f"... and {len(evidence) - MAX_TEXT_LINES} more")
-        return Observation(text="\n".join(lines), evidence=evidence, data=result.data())
+        return Observation(text="\n".join(lines), evidence=evidence, data=result.data(), meta=result.meta())
 
 
 class OsmSearchTool(_OsmTool):
@@ -147,6 +168,12 @@ class OsmSearchTool(_OsmTool):
         "in the image exists, e.g. tags={'amenity': 'pharmacy'}, name_pattern='Estácio', area_name='Lisbon'."
     )
     args_schema: type[BaseModel] = OsmSearchArgs
+
+    def _plan(self, ops: Any, arguments: dict[str, Any]) -> Any:
+        args = OsmSearchArgs.model_validate(arguments)
+        if args.raw_ql is not None:
+            return ops.plan_raw(args.raw_ql)
+        return ops.plan_find(FeatureQuery.model_validate(args.model_dump(exclude={"raw_ql"})))
 
     def execute(self, **kwargs: Any) -> Observation:
         query: str | None = None
@@ -176,13 +203,23 @@ class OsmProximityTool(_OsmTool):
     )
     args_schema: type[BaseModel] = OsmProximityArgs
 
+    @staticmethod
+    def _queries(args: OsmProximityArgs) -> tuple[FeatureQuery, FeatureQuery]:
+        area = {"bbox": args.bbox, "around": args.around, "area_name": args.area_name}
+        a = FeatureQuery.model_validate({**args.find.model_dump(), "limit": args.limit, "geometry": args.geometry})
+        b = FeatureQuery.model_validate({**args.near.model_dump(), **{k: v for k, v in area.items() if v}})
+        return a, b
+
+    def _plan(self, ops: Any, arguments: dict[str, Any]) -> Any:
+        args = OsmProximityArgs.model_validate(arguments)
+        a, b = self._queries(args)
+        return ops.plan_proximity(a, b, args.within_m)
+
     def execute(self, **kwargs: Any) -> Observation:
         query: str | None = None
         try:
             args = OsmProximityArgs.model_validate(kwargs)
-            area = {"bbox": args.bbox, "around": args.around, "area_name": args.area_name}
-            a = FeatureQuery.model_validate({**args.find.model_dump(), "limit": args.limit, "geometry": args.geometry})
-            b = FeatureQuery.model_validate({**args.near.model_dump(), **{k: v for k, v in area.items() if v}})
+            a, b = self._queries(args)
             ops = self._ops()
             plan = ops.plan_proximity(a, b, args.within_m)
             query = plan.ql
@@ -201,6 +238,10 @@ class OsmVerifyTool(_OsmTool):
     )
     args_schema: type[BaseModel] = OsmVerifyArgs
 
+    def _plan(self, ops: Any, arguments: dict[str, Any]) -> Any:
+        args = OsmVerifyArgs.model_validate(arguments)
+        return ops.plan_verify(args.lat, args.lon, args.text, args.radius_km)[0]
+
     def execute(self, **kwargs: Any) -> Observation:
         query: str | None = None
         try:
@@ -212,3 +253,60 @@ class OsmVerifyTool(_OsmTool):
         except (NetError, OsmQueryError, ValidationError) as exc:
             return self._failure(exc, query)
         return self._observe(result, args.model_dump(mode="json"))
+
+
+class OsmComboArgs(BaseModel):
+    """Arguments of ``osm_combo``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    features: list[FeatureSpec] = Field(
+        min_length=2,
+        max_length=6,
+        description="2 to 6 kinds of feature that must all be close together, e.g. [{'tags': {'amenity': "
+        "'pharmacy'}}, {'tags': {'highway': 'bus_stop'}}, {'tags': {'amenity': 'cafe'}}].",
+    )
+    within_m: float = Field(gt=0, le=5_000, description="Greatest distance in metres between any two of them.")
+    bbox: BBox | None = Field(default=None, description="Search area {south, west, north, east} in degrees.")
+    around: Around | None = Field(default=None, description="Search area as a circle {lat, lon, radius_m}.")
+    area_name: str | None = Field(
+        default=None, max_length=200, description="Search area as a town name, e.g. 'Lisbon'."
+    )
+    limit: int | None = Field(default=None, ge=1, le=500, description="Most places to return (default 50).")
+
+    def queries(self) -> tuple[list[FeatureQuery], FeatureQuery]:
+        """One query per spec, and a query that carries the area (and limit)."""
+        specs = [FeatureQuery.model_validate(spec.model_dump()) for spec in self.features]
+        area = {"bbox": self.bbox, "around": self.around, "area_name": self.area_name}
+        carrier = FeatureQuery.model_validate(
+            {"tags": {"area": None}, "limit": self.limit, **{k: v for k, v in area.items() if v is not None}}
+        )
+        return specs, carrier
+
+
+class OsmComboTool(_OsmTool):
+    name: str = "osm_combo"
+    description: str = (
+        "Find places where several kinds of OpenStreetMap feature are all within a distance of each other in one "
+        "area (e.g. a pharmacy, a bus stop and a cafe within 150 m in Lisbon). Use it when the image shows several "
+        "things together; results are ranked by how close together they are, each with its OSM elements."
+    )
+    args_schema: type[BaseModel] = OsmComboArgs
+
+    def _plan(self, ops: Any, arguments: dict[str, Any]) -> Any:
+        args = OsmComboArgs.model_validate(arguments)
+        specs, carrier = args.queries()
+        return ops.plan_combo(specs, args.within_m, carrier)
+
+    def execute(self, **kwargs: Any) -> Observation:
+        query: str | None = None
+        try:
+            args = OsmComboArgs.model_validate(kwargs)
+            specs, carrier = args.queries()
+            ops = self._ops()
+            plan = ops.plan_combo(specs, args.within_m, carrier)
+            query = plan.ql
+            result = ops.run_combo(plan, args.within_m)
+        except (NetError, OsmQueryError, ValidationError) as exc:
+            return self._failure(exc, query)
+        return self._observe(result, args.model_dump(mode="json", exclude_none=True))

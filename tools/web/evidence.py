@@ -24,6 +24,7 @@ from ..clues.domains import tld_prior
 from ..evidence import Evidence, ToolSource
 from ..normalize import normalize
 from ..place_clues import place_evidence
+from ..tampering import instruction_rule
 from ..text import TextSpan
 from .hits import SearchHit, canonical_url
 
@@ -106,7 +107,7 @@ def hit_place_evidence(
         spans = [
             TextSpan(text=_short(text, 2000), confidence=PLACE_FACTOR * rank_factor(hit.rank))
             for text in (hit.title, hit.snippet)
-            if text.strip()
+            if text.strip() and instruction_rule(text) is None  # a page talking to the tool names no place
         ]
         if not spans:
             continue

@@ -129,8 +129,6 @@ class SearchBatch:
             "backend": self.backend,
             "query": self.query,
             "hits": [hit.to_dict() for hit in self.hits],
-            "cached": self.cached,
-            "attempts": self.attempts,
             "sent": dict(self.sent),
             "notes": list(self.notes),
         }

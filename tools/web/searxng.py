@@ -100,7 +100,7 @@ class SearxngBackend:
             batch.cached = True
         else:
             try:
-                result = net.get_json(self.url, params=params, use_cache=False)
+                result = net.get_json(self.url, params=params, use_cache=False, service="searxng")
             except ServiceError as exc:
                 if exc.status == 403:
                     raise ServiceError(

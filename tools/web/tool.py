@@ -21,6 +21,7 @@ from ..base import GeoTool
 from ..evidence import Evidence, Observation
 from ..net import NetError
 from ..text_tool import place_index
+from ..tool_settings import SearchSettings
 from .ddgs_backend import DdgsBackend
 from .evidence import hit_place_evidence, hits_to_evidence
 from .hits import DEFAULT_MAX_RESULTS, MAX_RESULTS, SearchBackend, SearchBatch, SearchHit
@@ -115,6 +116,8 @@ class WebSearchTool(GeoTool):
     )
     args_schema: type[BaseModel] = WebSearchArgs
     kind: ClassVar[str] = "search"
+    online: ClassVar[bool] = True
+    settings_model: ClassVar[type[BaseModel] | None] = SearchSettings
     backend: Any = None
     ddgs_factory: Any = None
     _selected: Any = PrivateAttr(default=None)
@@ -146,7 +149,12 @@ class WebSearchTool(GeoTool):
                 evidence += hit_place_evidence(batch.hits, query=query, index=index, source=evidence[0].source)
             except Exception as exc:  # noqa: BLE001 - the hits are worth returning without place names
                 batch.notes.append(f"place names not read: {type(exc).__name__}: {exc}")
-        return Observation(text=render(batch, evidence), evidence=evidence, data=batch.to_dict())
+        return Observation(
+            text=render(batch, evidence),
+            evidence=evidence,
+            data=batch.to_dict(),
+            meta={"cached": batch.cached, "attempts": batch.attempts},
+        )
 
 
 def hits_from_data(data: dict[str, Any]) -> list[SearchHit]:
