@@ -570,7 +570,7 @@ def to_csv(source: RunLike) -> str:
             trace = as_trace(source)
         except TraceError:  # a `locate --json` result: no header to name the image
             trace = None
-    images = (trace.header.get("images") if trace is not None else None) or []
+    images = (getattr(trace.header, "images", None) if trace is not None else None) or []
     names = [str(i.get("source") or i.get("path") or "") for i in images if isinstance(i, dict) and not i.get("parent")]
     if trace is not None and trace.path is not None and not loc.trace_path:
         loc = loc.model_copy(update={"trace_path": str(trace.path)})

@@ -11,6 +11,7 @@ from netserver import Reply, ScriptedServer
 from PIL import Image, ImageDraw, ImageFont
 
 from agent import Agent
+from agent.exports import as_trace
 from evals.fonts import latin_font
 from graphs.consensus import aggregate
 from graphs.duplicates import canonical_url, mark_copies
@@ -114,7 +115,7 @@ def run_online(photo, tmp_path, *, hits: list[str], elements_for) -> object:
             "osm_http_timeout_s": 2.0,
             "net_cache_dir": str(tmp_path),
         }
-        return Agent(tool_settings=settings).locate(photo, use_metadata=False)
+        return Agent(online=True, tool_settings=settings).locate(photo, use_metadata=False)
 
 
 @pytest.mark.slow
@@ -164,9 +165,9 @@ def test_features_outside_the_area_asked_about_are_not_evidence(street_photo, tm
                 haversine_km(candidate["lat"], candidate["lon"], item.geo.lat, item.geo.lon)
                 <= item.details["radius_km"] + 0.5
             )
-    verify_calls = [s for s in location.trace if s.get("kind") == "tool_call" and s["name"] == "osm_verify"]
+    verify_calls = [s for s in as_trace(location).tool_calls() if s.name == "osm_verify"]
     assert verify_calls
-    assert all("outside the area set aside" in s["output"]["text"] for s in verify_calls)
+    assert all("outside the area set aside" in s.observation.text for s in verify_calls)
 
 
 def _hit(url: str, tool_query: str = "q") -> Evidence:
@@ -242,5 +243,5 @@ def test_a_model_answer_far_from_every_clue_is_flagged(street_photo):
     assert far.details["flags"] == ["contradicts_evidence"]
     assert any("contradicts every clue" in note["why"] for note in far.details["verification"])
     assert location.country_code == "PT"
-    notes = [s["output"]["note"] for s in location.trace if s.get("kind") == "candidates" and s["node"] == "propose"]
+    notes = [s.note for s in as_trace(location).of_kind("candidates") if s.stage == "proposed"]
     assert any("'beyond the pole' dropped: lat=95.0" in (note or "") for note in notes)
