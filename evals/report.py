@@ -76,9 +76,9 @@ _LEVEL_RANK = {"country": 1, "region": 2, "city": 3}
 
 
 def _gazetteer() -> Any:
-    from tools.gazetteer import shared_gazetteer
+    from .resources import gazetteer
 
-    return shared_gazetteer()
+    return gazetteer()
 
 
 def _prediction_point(record: Mapping[str, Any]) -> tuple[float, float] | None:

@@ -35,6 +35,7 @@ from tools.geo import haversine_km
 from tools.redact import redact
 from tools.registry import ToolKind
 
+from . import resources
 from .datasets import load_dataset
 from .items import EvalItem
 
@@ -134,6 +135,8 @@ class Evaluator:
     def __init__(self, agent: Agent, config: EvalConfig) -> None:
         self.agent = agent
         self.config = config
+        # gold resolution, judging and the report use the gazetteer the agent's tools load
+        resources.adopt(agent.resources)
         self.judge_model: Any = None
         if config.judge:
             from agent.models.spec import load_model
@@ -203,16 +206,14 @@ class Evaluator:
         return gold
 
     def _places(self) -> Any:
-        from tools.places import PlaceIndex
-
-        gazetteer = self.agent.gazetteer
-        return self.agent.resources.get("place_index", lambda: PlaceIndex(gazetteer))
+        self.agent.gazetteer  # noqa: B018 - the agent's own (its settings' cache), shared from here on
+        return resources.place_index()
 
     def _judge(self, prediction: dict[str, Any], gold: Any, item: EvalItem) -> dict[str, Any]:
         from .gold import asked_granularity, judge
 
         asked = asked_granularity(item.prompt) if item.prompt else None
-        return judge(prediction, gold, gazetteer=self.agent.gazetteer, asked=asked).model_dump(mode="json")
+        return judge(prediction, gold, gazetteer=resources.gazetteer(), asked=asked).model_dump(mode="json")
 
     @staticmethod
     def _distance(item: EvalItem, gold: Any, location: Location) -> float | None:

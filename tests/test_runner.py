@@ -39,7 +39,7 @@ def test_concurrent_items_do_not_mix(tmp_path):
         assert record["distance_km"] < 0.1  # each answer is its own photo's GPS
         trace = read_trace(record["trace_path"])
         image_hash = hashlib.sha256((tmp_path / row["image"]).read_bytes()).hexdigest()
-        assert trace.header["images"][0]["sha256"] == image_hash
+        assert trace.header.images[0]["sha256"] == image_hash
         assert trace.finished
     for name in ("results.jsonl", "summary.json", "report.md", "error_cdf.png", "world_map.png", "run.json"):
         assert (tmp_path / "out" / name).exists(), name
@@ -132,3 +132,27 @@ def test_evaluating_a_served_model_and_the_no_model_ablation(tmp_path, monkeypat
     identity = json.loads((out / "run.json").read_text())["identity"]
     assert identity["model"] == spec and identity["model_options"] == {"hybrid": False, "samples": 1}
     assert "model" not in json.loads((tmp_path / "ablated" / "run.json").read_text())["identity"]
+
+
+def test_an_eval_process_loads_one_gazetteer(tmp_path, monkeypatch):
+    """The agent's tools, judging, the report's maps and the error taxonomy all use one
+    gazetteer: the agent's, adopted by the runner (a fresh process is simulated)."""
+    from evals import resources
+    from tools import gazetteer as gazetteer_module
+    from tools.base import SharedResources
+
+    made = []
+    original = gazetteer_module.Gazetteer.__init__
+
+    def counting(self, *args, **kwargs):
+        made.append(self)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(gazetteer_module.Gazetteer, "__init__", counting)
+    monkeypatch.setattr(gazetteer_module, "_SHARED", None)
+    monkeypatch.setattr(resources, "_resources", SharedResources())
+    dataset, _ = photo_set(tmp_path, 2)
+    outcome = run_eval(dataset, EvalConfig(out=tmp_path / "out", use_metadata=True), progress=False)
+    assert len(outcome.records) == 2 and all(r["prediction"]["lat"] is not None for r in outcome.records)
+    assert (tmp_path / "out" / "world_map.png").exists()
+    assert len(made) == 1 and resources.gazetteer() is made[0]
