@@ -109,7 +109,8 @@ def check_model(model: str | None, online: bool, allow_image_upload: bool) -> st
         raise ApiError(422, "bad_model", str(exc)) from None
     if backend == "served" and not _is_local_url(options["base_url"]) and not (online and allow_image_upload):
         raise ApiError(
-            422, "model_needs_online",
+            422,
+            "model_needs_online",
             "a model server off this machine receives the photo: set the case online with image upload allowed",
         )
     return model.strip()
@@ -171,20 +172,24 @@ class Workspace:
             "created": case["created"],
             "settings": {k: case[k] for k in ("online", "allow_image_upload", "model", "review")},
             "images": [
-                {k: i[k] for k in ("id", "sha256", "filename", "format", "media_type", "bytes", "width", "height",
-                                   "created")}
+                {
+                    k: i[k]
+                    for k in ("id", "sha256", "filename", "format", "media_type", "bytes", "width", "height", "created")
+                }
                 for i in case["images"]
             ],
             "runs": [
-                {**result_view(r), **({"review_request": r["review_request"]} if r["status"] == "awaiting_review"
-                                      else {})}
+                {
+                    **result_view(r),
+                    **({"review_request": r["review_request"]} if r["status"] == "awaiting_review" else {}),
+                }
                 for r in case["runs"]
             ],
             "notes": case["notes"],
         }
 
     # ------------------------------------------------------------------ routes
-    def _build(self) -> FastAPI:  # noqa: PLR0915 - one place that lists every route
+    def _build(self) -> FastAPI:
         app = FastAPI(
             title="geosleuth workspace",
             version="1",
@@ -217,7 +222,10 @@ class Workspace:
         def create_case(body: CaseIn) -> dict[str, str]:
             model = check_model(body.model, body.online, body.allow_image_upload)
             case = ws.store.create_case(
-                body.name, online=body.online, allow_image_upload=body.allow_image_upload, model=model,
+                body.name,
+                online=body.online,
+                allow_image_upload=body.allow_image_upload,
+                model=model,
                 review=body.review,
             )
             return {"id": case["id"]}
@@ -241,7 +249,9 @@ class Workspace:
             return ws.case_view(case_id)["settings"]
 
         @app.post(
-            "/api/cases/{case_id}/images", status_code=201, response_model=UploadOut,
+            "/api/cases/{case_id}/images",
+            status_code=201,
+            response_model=UploadOut,
             summary="Add a photo to a case and start a run on it",
         )
         def upload(
@@ -329,7 +339,9 @@ class Workspace:
             return EventSourceResponse(events, ping=10)
 
         @app.post(
-            "/api/runs/{run_id}/review", status_code=202, response_model=RunStarted,
+            "/api/runs/{run_id}/review",
+            status_code=202,
+            response_model=RunStarted,
             summary="Decide a run awaiting review (select, reject, hint, note); the run resumes",
         )
         def review(run_id: str, body: ReviewIn) -> dict[str, str]:
@@ -337,8 +349,9 @@ class Workspace:
             if run["status"] != "awaiting_review":
                 raise ApiError(409, "not_awaiting_review", f"run {run_id} is {run['status']}, not awaiting review")
             candidates = (run.get("review_request") or {}).get("candidates") or []
-            wrong = [i for i in [*([body.select] if body.select is not None else []), *body.reject]
-                     if i >= len(candidates)]
+            wrong = [
+                i for i in [*([body.select] if body.select is not None else []), *body.reject] if i >= len(candidates)
+            ]
             if wrong:
                 raise ApiError(422, "bad_candidate", f"no candidate {wrong[0]} (this run has {len(candidates)})")
             if body.hint:
@@ -353,7 +366,9 @@ class Workspace:
             return {"run_id": run_id, "status": "running"}
 
         @app.post(
-            "/api/runs/{run_id}/rerun", status_code=201, response_model=RunStarted,
+            "/api/runs/{run_id}/rerun",
+            status_code=201,
+            response_model=RunStarted,
             summary="Run a finished, failed or interrupted run again (a new run on the same photo)",
         )
         def rerun(run_id: str) -> dict[str, str]:
@@ -378,7 +393,7 @@ class Workspace:
             return {"id": ws.store.add_note(case_id, body.text, body.image_id, body.run_id)["id"]}
 
         @app.get("/api/cases/{case_id}/export", summary="The case as GeoJSON, KML, CSV, or a zip with the proof")
-        def export(case_id: str, format: Annotated[str, Query(pattern="^(geojson|kml|csv|zip)$")]) -> Response:  # noqa: A002
+        def export(case_id: str, format: Annotated[str, Query(pattern="^(geojson|kml|csv|zip)$")]) -> Response:
             case = ws.store.case_detail(case_id)
             if case is None:
                 raise ApiError(404, "unknown_case", f"no case {case_id!r}")
@@ -388,8 +403,9 @@ class Workspace:
                 body = json.dumps(exports.case_geojson(case, ws.pool.trace_path), ensure_ascii=False)
                 return _download(body, "application/geo+json", f"{stem}.geojson")
             if format == "kml":
-                return _download(exports.case_kml(case, ws.pool.trace_path), "application/vnd.google-earth.kml+xml",
-                                 f"{stem}.kml")
+                return _download(
+                    exports.case_kml(case, ws.pool.trace_path), "application/vnd.google-earth.kml+xml", f"{stem}.kml"
+                )
             if format == "csv":
                 return _download(exports.case_csv(case), "text/csv; charset=utf-8", f"{stem}.csv")
             fd, name = tempfile.mkstemp(dir=ws.exports_dir, suffix=".zip")
@@ -400,7 +416,9 @@ class Workspace:
             extra = {"decisions": ws.store.decisions(case_id), "audit": ws.store.audit_log(case_id)}
             exports.case_zip(case, extra, ws.pool.trace_path, ws.originals.path, target)
             return FileResponse(
-                target, media_type="application/zip", filename=f"{stem}.zip",
+                target,
+                media_type="application/zip",
+                filename=f"{stem}.zip",
                 background=BackgroundTask(target.unlink, missing_ok=True),
             )
 

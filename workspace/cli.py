@@ -20,7 +20,8 @@ FACTORY_ENV = "GEOSLEUTH_WORKSPACE_AGENT_FACTORY"
 
 def register_serve(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
-        "serve", help="the investigation workspace (cases, runs, review, export) on 127.0.0.1",
+        "serve",
+        help="the investigation workspace (cases, runs, review, export) on 127.0.0.1",
         description="Serve the workspace API. Every call needs the token printed in the start line.",
     )
     add_arguments(parser)
@@ -35,7 +36,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=2, help="runs working at once (default 2)")
     parser.add_argument("--max-upload-mb", type=float, default=DEFAULT_MAX_UPLOAD_BYTES / 2**20)
     parser.add_argument(
-        "--allow-host", action="append", default=[], metavar="NAME",
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
         help="another Host name the server answers to (behind a proxy); repeatable",
     )
 

@@ -110,8 +110,18 @@ def result_view(run: dict[str, Any]) -> dict[str, Any]:
     if result:
         answer = {
             k: result.get(k)
-            for k in ("lat", "lon", "confidence", "radius_km", "country_code", "country", "region", "city", "reason",
-                      "summary")
+            for k in (
+                "lat",
+                "lon",
+                "confidence",
+                "radius_km",
+                "country_code",
+                "country",
+                "region",
+                "city",
+                "reason",
+                "summary",
+            )
         }
     return {
         "id": run["id"],

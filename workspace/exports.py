@@ -26,11 +26,34 @@ from agent.trace_html import render_html
 from tools.errors import GeoSleuthError
 
 CSV_COLUMNS = [
-    "case_id", "image_id", "filename", "image_sha256", "run_id", "status", "lat", "lon", "confidence", "radius_km",
-    "country_code", "country", "region", "city", "reason", "trace_file",
+    "case_id",
+    "image_id",
+    "filename",
+    "image_sha256",
+    "run_id",
+    "status",
+    "lat",
+    "lon",
+    "confidence",
+    "radius_km",
+    "country_code",
+    "country",
+    "region",
+    "city",
+    "reason",
+    "trace_file",
 ]
-EXTENSIONS = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "TIFF": "tif", "BMP": "bmp",
-              "HEIF": "heic", "AVIF": "avif"}
+EXTENSIONS = {
+    "JPEG": "jpg",
+    "MPO": "jpg",
+    "PNG": "png",
+    "WEBP": "webp",
+    "GIF": "gif",
+    "TIFF": "tif",
+    "BMP": "bmp",
+    "HEIF": "heic",
+    "AVIF": "avif",
+}
 
 
 def _finished_traces(case: dict[str, Any], trace_path) -> list[tuple[dict[str, Any], Path]]:

@@ -47,7 +47,12 @@ AgentFactory = Callable[[RunSettings], Agent]
 
 class RunPool:
     def __init__(
-        self, store: Store, originals: Originals, traces: Path, *, workers: int = 2,
+        self,
+        store: Store,
+        originals: Originals,
+        traces: Path,
+        *,
+        workers: int = 2,
         agent_factory: AgentFactory | None = None,
     ) -> None:
         self.store = store
@@ -66,7 +71,11 @@ class RunPool:
         interrupted = 0
         for run in self.store.runs_with_status("running"):
             if self.store.set_run(
-                run["id"], "run_interrupted", expect="running", status="interrupted", finished=now(),
+                run["id"],
+                "run_interrupted",
+                expect="running",
+                status="interrupted",
+                finished=now(),
                 error="the server stopped while this run was working; its trace keeps what was done",
             ):
                 interrupted += 1
@@ -128,7 +137,10 @@ class RunPool:
         )
         if isinstance(outcome, PendingReview):
             self.store.set_run(
-                run_id, "run_awaiting_review", status="awaiting_review", agent_run_id=outcome.run_id,
+                run_id,
+                "run_awaiting_review",
+                status="awaiting_review",
+                agent_run_id=outcome.run_id,
                 review_request=_jsonable(outcome.request),
             )
             return

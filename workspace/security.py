@@ -60,7 +60,13 @@ def same_token(given: str | None, token: str) -> bool:
 
 class Guard:
     def __init__(
-        self, app: ASGIApp, *, token: str, hosts: Iterable[str], max_body: int, open_paths: Iterable[str] = ("/healthz",)
+        self,
+        app: ASGIApp,
+        *,
+        token: str,
+        hosts: Iterable[str],
+        max_body: int,
+        open_paths: Iterable[str] = ("/healthz",),
     ) -> None:
         self.app = app
         self.token = token
@@ -91,7 +97,8 @@ class Guard:
                 ok = False
                 if same_token(in_cookie, self.token) or same_token(in_query, self.token):
                     await error_response(
-                        403, "token_header_required",
+                        403,
+                        "token_header_required",
                         f"a call that changes something needs the token in the {TOKEN_HEADER} header",
                     )(scope, receive, send)
                     return
@@ -141,9 +148,9 @@ class Guard:
             await self.app(scope, counted, guarded_send)
         except BodyTooLarge:
             if not started:
-                await error_response(413, "too_large", f"the request body is over the limit of {self.max_body:,} bytes")(
-                    scope, receive, send
-                )
+                await error_response(
+                    413, "too_large", f"the request body is over the limit of {self.max_body:,} bytes"
+                )(scope, receive, send)
 
 
 def _bearer(value: str | None) -> str | None:

@@ -61,7 +61,12 @@ class Store:
 
     # ------------------------------------------------------------------ cases
     def create_case(
-        self, name: str, *, online: bool = False, allow_image_upload: bool = False, model: str | None = None,
+        self,
+        name: str,
+        *,
+        online: bool = False,
+        allow_image_upload: bool = False,
+        model: str | None = None,
         review: bool = True,
     ) -> dict[str, Any]:
         case = {
@@ -92,9 +97,7 @@ class Store:
             return _row(row) if row else None
 
     def cases(self) -> list[dict[str, Any]]:
-        counts = (
-            sa.select(db.images.c.case_id, sa.func.count().label("n")).group_by(db.images.c.case_id).subquery()
-        )
+        counts = sa.select(db.images.c.case_id, sa.func.count().label("n")).group_by(db.images.c.case_id).subquery()
         query = (
             sa.select(db.cases, sa.func.coalesce(counts.c.n, 0).label("images"))
             .select_from(db.cases.outerjoin(counts, counts.c.case_id == db.cases.c.id))
@@ -118,7 +121,9 @@ class Store:
             ]
             case["runs"] = [
                 _row(r)
-                for r in conn.execute(sa.select(db.runs).where(db.runs.c.case_id == case_id).order_by(db.runs.c.created))
+                for r in conn.execute(
+                    sa.select(db.runs).where(db.runs.c.case_id == case_id).order_by(db.runs.c.created)
+                )
             ]
             case["notes"] = [
                 _row(r)
@@ -184,9 +189,7 @@ class Store:
 
     def runs_with_status(self, *statuses: str) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(db.runs).where(db.runs.c.status.in_(statuses)).order_by(db.runs.c.created)
-            )
+            rows = conn.execute(sa.select(db.runs).where(db.runs.c.status.in_(statuses)).order_by(db.runs.c.created))
             return [_row(r) for r in rows]
 
     def set_run(self, run_id: str, action: str | None = None, *, expect: str | None = None, **values: Any) -> bool:
@@ -236,7 +239,12 @@ class Store:
                 )
             case_id = conn.execute(sa.select(db.runs.c.case_id).where(db.runs.c.id == run_id)).scalar()
             self._audit(
-                conn, "run_done", case_id, run_id, lat=result.get("lat"), lon=result.get("lon"),
+                conn,
+                "run_done",
+                case_id,
+                run_id,
+                lat=result.get("lat"),
+                lon=result.get("lon"),
                 confidence=result.get("confidence"),
             )
 
@@ -254,8 +262,14 @@ class Store:
 
     # ------------------------------------------------------------------ notes and decisions
     def add_note(self, case_id: str, text: str, image_id: str | None, run_id: str | None) -> dict[str, Any]:
-        note = {"id": new_id(), "case_id": case_id, "image_id": image_id, "run_id": run_id, "text": text,
-                "created": now()}
+        note = {
+            "id": new_id(),
+            "case_id": case_id,
+            "image_id": image_id,
+            "run_id": run_id,
+            "text": text,
+            "created": now(),
+        }
         with self.engine.begin() as conn:
             conn.execute(db.notes.insert().values(**note))
             self._audit(conn, "note_added", case_id, run_id, note_id=note["id"], image_id=image_id)
