@@ -5,7 +5,7 @@ reads the lines that are complete (a line still being written waits for its newl
 each through the typed trace models (``graphs.trace_schema``) and sends it with the step's
 kind as the event name and its index as the event id, so a client that reconnects with
 ``Last-Event-ID`` gets only what it missed. Around the steps: ``status`` when the run's
-status changes, ``review`` when it pauses for a decision (the stream stays open and goes on
+status changes, ``awaiting_review`` (with the review request) when it pauses (the stream stays open and goes on
 with the resumed run's steps), and ``result`` last, once the run is finished.
 """
 
@@ -87,7 +87,7 @@ async def run_events(
             yield {"event": "status", "data": json.dumps({"run_id": run_id, "status": status})}
             if status == "awaiting_review":
                 yield {
-                    "event": "review",
+                    "event": "awaiting_review",
                     "data": json.dumps({"run_id": run_id, "review_request": run.get("review_request")}),
                 }
         if status in FINISHED:
