@@ -138,7 +138,12 @@ def main(argv: list[str] | None = None) -> int:
     bench_osm.add_arguments(sub.add_parser("osm", help="local OSM index: import time, size, query latency"))
     net = sub.add_parser("net", help="peak memory and time under a 200 MB response and a 2 GB image file")
     net.add_argument("--json", action="store_true", help="print all figures as JSON")
+    from . import bench_workspace
+
+    bench_workspace.add_arguments(sub.add_parser("workspace", help="the workspace server under 5 uploading clients"))
     args = parser.parse_args(argv)
+    if args.benchmark == "workspace":
+        return bench_workspace.run(args)
     if args.benchmark == "osm":
         return bench_osm.run(args)
     if args.benchmark == "net":

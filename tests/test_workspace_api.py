@@ -280,3 +280,51 @@ def test_reads_need_the_token_and_a_local_host(ws: Workspace) -> None:
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["content-security-policy"].startswith("default-src 'none'")
     assert client.post("/api/cases", json={"name": ""}, headers=AUTH).json()["error"]["code"] == "invalid"
+
+
+def _imports(folder: Path) -> set[str]:
+    import ast
+
+    found = set()
+    for path in folder.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found.add(node.module.split(".")[0])
+    return found
+
+
+def test_layers_workspace_above_agent_never_beside_evals() -> None:
+    root = Path(__file__).resolve().parent.parent
+    assert "evals" not in _imports(root / "workspace")
+    for below in ("agent", "graphs", "tools"):
+        assert "workspace" not in _imports(root / below), below
+
+
+def test_serve_command_and_the_audit_log_is_append_only(tmp_path: Path) -> None:
+    import argparse
+
+    import sqlalchemy as sa
+
+    from workspace import db
+    from workspace.cli import config_from, register_serve
+    from workspace.store import Store
+
+    parser = argparse.ArgumentParser()
+    register_serve(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["serve", "--data", str(tmp_path), "--port", "9999", "--token", "abc"])
+    config = config_from(args)
+    assert (config.host, config.port, config.token) == ("127.0.0.1", 9999, "abc")
+    assert config.url() == "http://127.0.0.1:9999/?token=abc"
+    assert config_from(parser.parse_args(["serve"])).token != config_from(parser.parse_args(["serve"])).token
+
+    store = Store(tmp_path / "w.sqlite")
+    assert db.current_revision(store.engine) == "0001"
+    store.create_case("c")
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"), store.engine.begin() as conn:
+        conn.execute(db.audit.delete())
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"), store.engine.begin() as conn:
+        conn.execute(db.audit.update().values(action="x"))
+    store.close()
+    Store(tmp_path / "w.sqlite").close()  # a second start finds the schema current

@@ -37,8 +37,20 @@ class Server:
             "GEOSLEUTH_WORKSPACE_AGENT_FACTORY": "workspace_support:paced_agents",
             "GEOSLEUTH_TEST_PACE_S": "0.4",
         }
-        command = [sys.executable, "-m", "workspace", "serve", "--data", str(self.data), "--port", str(self.port),
-                   "--token", TOKEN, "--workers", "1"]
+        command = [
+            sys.executable,
+            "-m",
+            "workspace",
+            "serve",
+            "--data",
+            str(self.data),
+            "--port",
+            str(self.port),
+            "--token",
+            TOKEN,
+            "--workers",
+            "1",
+        ]
         with self.log.open("a") as log:
             self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
         client = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", headers=AUTH, timeout=10)
