@@ -328,3 +328,19 @@ def test_serve_command_and_the_audit_log_is_append_only(tmp_path: Path) -> None:
         conn.execute(db.audit.update().values(action="x"))
     store.close()
     Store(tmp_path / "w.sqlite").close()  # a second start finds the schema current
+
+
+def test_a_body_without_length_is_cut_off_at_the_limit(ws: Workspace, client: TestClient) -> None:
+    case_id = new_case(client)
+    head = b'--XX\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'
+    body = head + b"\xff" * (12 * 2**20) + b"\r\n--XX--\r\n"
+
+    def chunks():  # streamed: no Content-Length to refuse it by
+        for start in range(0, len(body), 2**16):
+            yield body[start : start + 2**16]
+
+    response = client.post(
+        f"/api/cases/{case_id}/images", content=chunks(), headers={"content-type": "multipart/form-data; boundary=XX"}
+    )
+    assert response.status_code == 413 and response.json()["error"]["code"] == "too_large"
+    assert client.get(f"/api/cases/{case_id}").json()["images"] == []

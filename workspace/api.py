@@ -34,7 +34,7 @@ from .errors import ApiError, error_body
 from .events import result_view, run_events
 from .originals import Originals
 from .runner import RunPool
-from .security import Guard
+from .security import BodyTooLarge, Guard
 from .store import Store
 from .uploads import check_image, clean_filename
 
@@ -212,6 +212,9 @@ class Workspace:
 
         @app.exception_handler(StarletteHTTPException)
         async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+            if isinstance(exc.__cause__, BodyTooLarge):  # a body without Content-Length, cut off
+                limit = ws.config.max_upload_bytes + FORM_OVERHEAD
+                return JSONResponse(error_body("too_large", f"the request body is over {limit:,} bytes"), 413)
             return JSONResponse(error_body(f"http_{exc.status_code}", str(exc.detail)), status_code=exc.status_code)
 
         @app.get("/healthz", summary="Liveness (no token needed; says nothing about the cases)")

@@ -16,6 +16,7 @@ from typing import Any
 from .config import DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_PORT, WorkspaceConfig, default_data_dir, new_token
 
 FACTORY_ENV = "GEOSLEUTH_WORKSPACE_AGENT_FACTORY"
+SWITCH_INTERVAL_S = 0.001
 
 
 def register_serve(commands: argparse._SubParsersAction) -> None:
@@ -73,6 +74,9 @@ def _serve(args: argparse.Namespace) -> int:
     from .api import Workspace
 
     config = config_from(args)
+    # Runs work in threads of this process; a request waiting for the interpreter lock gets
+    # it after at most this long each time, which keeps reads of a case quick while runs work.
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     workspace = Workspace(config)
     recovered = workspace.recovered
     print(f"geosleuth workspace: data in {config.data_dir}", flush=True)
