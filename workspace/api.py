@@ -238,7 +238,9 @@ class Workspace:
             return ws.store.cases()
 
         @app.get("/api/cases/{case_id}", summary="A case: settings, images, runs (status and answer), notes")
-        def get_case(case_id: str) -> dict[str, Any]:
+        async def get_case(case_id: str) -> dict[str, Any]:
+            # Read on the event loop: a few short queries in WAL mode (readers never wait for the
+            # runs' writes), without the hand-over to a worker thread that costs most under load.
             return ws.case_view(case_id)
 
         @app.patch("/api/cases/{case_id}", summary="Change a case's name or settings (online, upload, model, review)")
