@@ -31,7 +31,7 @@ AUTH = {"X-GeoSleuth-Token": TOKEN}
 
 
 @pytest.fixture
-def ws(tmp_path: Path):
+def ws(tmp_path: Path, gazetteer):  # the gazetteer is built once, before runs are timed
     workspace = Workspace(
         WorkspaceConfig(data_dir=tmp_path / "data", token=TOKEN, max_upload_bytes=8 * 2**20, agent_factory=paced_agents)
     )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -100,7 +102,7 @@ def add(client: httpx.Client, case_id: str, lat: float, lon: float, review: bool
 
 
 @pytest.mark.slow
-def test_a_killed_server_restarts_with_everything_intact(tmp_path: Path) -> None:
+def test_a_killed_server_restarts_with_everything_intact(tmp_path: Path, gazetteer) -> None:
     data = tmp_path / "data"
     server = Server(data, tmp_path / "server.log")
     try:
@@ -131,6 +133,8 @@ def test_a_killed_server_restarts_with_everything_intact(tmp_path: Path) -> None
         partial = read_trace(trace)
         assert not partial.finished and partial.steps  # the partial trace is kept
         assert client.get(f"/api/runs/{working}/events").text.rstrip().splitlines()[-1].startswith("data:")
+        bundle = zipfile.ZipFile(io.BytesIO(client.get(f"/api/cases/{case_id}/export?format=zip").content))
+        assert {f"traces/{working}.jsonl", f"reports/{working}.html"} <= set(bundle.namelist())
 
         # the run awaiting review before the kill is resumed after it
         assert client.post(f"/api/runs/{paused}/review", json={"select": 0, "note": "after restart"}).status_code == 202

@@ -24,7 +24,7 @@ PACE_S = 0.25
 
 
 @pytest.fixture
-def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gazetteer):
     monkeypatch.setenv("GEOSLEUTH_TEST_PACE_S", str(PACE_S))
     ws = Workspace(WorkspaceConfig(data_dir=tmp_path / "data", token=TOKEN, agent_factory=paced_agents))
     with LiveServer(ws.asgi) as live:
