@@ -156,3 +156,18 @@ def test_an_eval_process_loads_one_gazetteer(tmp_path, monkeypatch):
     assert len(outcome.records) == 2 and all(r["prediction"]["lat"] is not None for r in outcome.records)
     assert (tmp_path / "out" / "world_map.png").exists()
     assert len(made) == 1 and resources.gazetteer() is made[0]
+
+
+def test_items_whose_names_fold_together_get_their_own_traces(tmp_path):
+    folder = tmp_path / "photos"
+    (folder / "sub").mkdir(parents=True)
+    for index, name in enumerate(("sub/x.jpg", "sub x.jpg", "sub_x.jpg")):
+        (folder / name).write_bytes(jpeg_with_gps(10 + index, 20 + index))
+    outcome = run_eval(folder, EvalConfig(out=tmp_path / "out", concurrency=3), progress=False)
+    paths = {record["trace_path"] for record in outcome.records}
+    assert len(outcome.records) == 3 and len(paths) == 3
+    for record in outcome.records:
+        trace = read_trace(record["trace_path"])  # every line valid: one writer per file
+        assert trace.finished and trace.header.images[0]["path"].endswith(record["id"])
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["online"] is False
