@@ -167,7 +167,7 @@ def test_exports_hold_the_proof(client: TestClient, ws: Workspace) -> None:
     assert root.find(".//{http://www.opengis.net/kml/2.2}Placemark") is not None
 
     rows = list(csv.DictReader(io.StringIO(client.get(f"/api/cases/{case_id}/export?format=csv").text)))
-    assert rows[0]["run_id"] == ids["run_id"] and rows[0]["filename"].startswith("'=")  # no formula
+    assert rows[0]["trace_file"] == f"traces/{ids['run_id']}.jsonl" and rows[0]["image"].startswith("'=")
     assert float(rows[0]["lat"]) == pytest.approx(-33.8568, abs=1e-3)
 
     response = client.get(f"/api/cases/{case_id}/export", params={"format": "zip"})

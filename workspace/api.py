@@ -412,7 +412,7 @@ class Workspace:
                     exports.case_kml(case, ws.pool.trace_path), "application/vnd.google-earth.kml+xml", f"{stem}.kml"
                 )
             if format == "csv":
-                return _download(exports.case_csv(case), "text/csv; charset=utf-8", f"{stem}.csv")
+                return _download(exports.case_csv(case, ws.pool.trace_path), "text/csv; charset=utf-8", f"{stem}.csv")
             fd, name = tempfile.mkstemp(dir=ws.exports_dir, suffix=".zip")
             import os
 

@@ -6,43 +6,23 @@ the photo. The zip holds the untouched originals, the traces, an HTML report per
 (``agent.trace_html``), the case record (images, runs, notes, decisions, audit log) and a
 manifest with every file's SHA-256.
 
-The CSV is a small local layout (one row per run) until the project's shared batch CSV
-layout lands; its columns are listed in ``CSV_COLUMNS``.
+The CSV is the project's one batch layout (``agent.batch_csv``), a row per run.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
 from typing import Any
 
-from agent.exports import KML_NS, to_geojson, to_kml
+from agent import batch_csv
+from agent.exports import KML_NS, as_location, to_geojson, to_kml
 from agent.trace_html import render_html
 from tools.errors import GeoSleuthError
 
-CSV_COLUMNS = [
-    "case_id",
-    "image_id",
-    "filename",
-    "image_sha256",
-    "run_id",
-    "status",
-    "lat",
-    "lon",
-    "confidence",
-    "radius_km",
-    "country_code",
-    "country",
-    "region",
-    "city",
-    "reason",
-    "trace_file",
-]
 EXTENSIONS = {
     "JPEG": "jpg",
     "MPO": "jpg",
@@ -101,34 +81,22 @@ def case_kml(case: dict[str, Any], trace_path) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def case_csv(case: dict[str, Any]) -> str:
+def case_csv(case: dict[str, Any], trace_path) -> str:
+    """One row per run in the project's batch CSV layout (``agent.batch_csv``): the image is
+    the photo's name, ``trace_file`` the run's trace as the zip holds it; a run without an
+    answer yet says why in ``error``."""
     images = {i["id"]: i for i in case["images"]}
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
+    rows = []
     for run in case["runs"]:
-        result = run.get("result") or {}
-        image = images[run["image_id"]]
-        writer.writerow(
-            {
-                "case_id": case["id"],
-                "image_id": image["id"],
-                "filename": _cell(image["filename"]),
-                "image_sha256": image["sha256"],
-                "run_id": run["id"],
-                "status": run["status"],
-                **{k: _cell(result.get(k)) for k in CSV_COLUMNS[6:15]},
-                "trace_file": run["trace_file"],
-            }
-        )
-    return out.getvalue()
-
-
-def _cell(value: Any) -> Any:
-    """Text that a spreadsheet would run as a formula is quoted with a leading apostrophe."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return "" if value is None else value
+        name = images[run["image_id"]]["filename"]
+        path = trace_path(run)
+        if run["status"] == "done" and path.exists():
+            location = as_location(path).model_copy(update={"trace_path": f"traces/{run['id']}.jsonl"})
+            rows.append(batch_csv.row(name, location))
+        else:
+            why = run.get("error") or f"run {run['status']}"
+            rows.append(batch_csv.row(name, error=f"{run['status']}: {why}" if run.get("error") else why))
+    return batch_csv.to_csv(rows)
 
 
 def case_zip(case: dict[str, Any], extra: dict[str, Any], trace_path, original_path, target: Path) -> Path:
@@ -158,7 +126,7 @@ def case_zip(case: dict[str, Any], extra: dict[str, Any], trace_path, original_p
         add(zf, "case.json", json.dumps({**case, **extra}, indent=2, ensure_ascii=False, default=str).encode())
         add(zf, "case.geojson", json.dumps(case_geojson(case, trace_path), ensure_ascii=False).encode())
         add(zf, "case.kml", case_kml(case, trace_path).encode())
-        add(zf, "case.csv", case_csv(case).encode())
+        add(zf, "case.csv", case_csv(case, trace_path).encode())
         listing = {"case_id": case["id"], "algorithm": "sha256", "files": manifest}
         zf.writestr("manifest.json", json.dumps(listing, indent=2))
     return target
