@@ -344,3 +344,25 @@ def test_a_body_without_length_is_cut_off_at_the_limit(ws: Workspace, client: Te
     )
     assert response.status_code == 413 and response.json()["error"]["code"] == "too_large"
     assert client.get(f"/api/cases/{case_id}").json()["images"] == []
+
+
+def test_geosleuth_serve_is_wired_through_the_commands_entry_point(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The entry point pyproject declares loads and gives ``geosleuth`` its ``serve`` command
+    (the installed metadata may predate it, so the declared one is handed to the CLI)."""
+    import importlib.metadata
+    import tomllib
+
+    from agent import cli
+
+    root = Path(__file__).resolve().parent.parent
+    declared = tomllib.loads((root / "pyproject.toml").read_text())["project"]["entry-points"]["geosleuth.commands"]
+    assert declared["serve"] == "workspace.cli:register_serve"
+    points = [
+        importlib.metadata.EntryPoint(name, value, "geosleuth.commands")
+        for name, value in declared.items()
+        if name == "serve"
+    ]
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: points)
+    args = cli.build_parser().parse_args(["serve", "--port", "8899", "--token", "x"])
+    assert (args.port, args.token, args.host) == (8899, "x", "127.0.0.1")
+    assert args.handler.__module__ == "workspace.cli"
