@@ -366,3 +366,10 @@ def test_geosleuth_serve_is_wired_through_the_commands_entry_point(monkeypatch: 
     args = cli.build_parser().parse_args(["serve", "--port", "8899", "--token", "x"])
     assert (args.port, args.token, args.host) == (8899, "x", "127.0.0.1")
     assert args.handler.__module__ == "workspace.cli"
+
+
+def test_one_server_per_data_folder(ws: Workspace) -> None:
+    from tools.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="another geosleuth server"):
+        Workspace(WorkspaceConfig(data_dir=ws.data_dir, token=TOKEN))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
@@ -128,6 +129,13 @@ class Workspace:
         except Timeout:
             raise ConfigError(f"another geosleuth server is using {data}") from None
         self.data_dir = data
+        try:
+            self._open(data, config)
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def _open(self, data: Path, config: WorkspaceConfig) -> None:
         self.store = Store(data / "workspace.sqlite")
         self.originals = Originals(data / "originals")
         self.exports_dir = data / "exports"
@@ -414,8 +422,6 @@ class Workspace:
             if format == "csv":
                 return _download(exports.case_csv(case, ws.pool.trace_path), "text/csv; charset=utf-8", f"{stem}.csv")
             fd, name = tempfile.mkstemp(dir=ws.exports_dir, suffix=".zip")
-            import os
-
             os.close(fd)
             target = Path(name)
             extra = {"decisions": ws.store.decisions(case_id), "audit": ws.store.audit_log(case_id)}
