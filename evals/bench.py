@@ -144,7 +144,12 @@ def main(argv: list[str] | None = None) -> int:
     explain.add_argument("--rendered", type=int, default=6)
     explain.add_argument("--repeat", type=int, default=5)
     explain.add_argument("--json", action="store_true", help="print all figures as JSON")
+    from . import bench_workspace
+
+    bench_workspace.add_arguments(sub.add_parser("workspace", help="the workspace server under 5 uploading clients"))
     args = parser.parse_args(argv)
+    if args.benchmark == "workspace":
+        return bench_workspace.run(args)
     if args.benchmark == "osm":
         return bench_osm.run(args)
     if args.benchmark == "net":
