@@ -405,12 +405,12 @@ class NetClient:
         url: str,
         host: str,
         seconds: float,
-        peer_check: Callable[[str], None] | None = None,
+        peer_check: Callable[[str, int], None] | None = None,
         **request: Any,
     ) -> tuple[int, httpx.Headers, bytes]:
         """One request with a total deadline of ``seconds`` and the size cap; the body streamed.
 
-        ``peer_check(ip)`` is shown the address the connection actually reached, before
+        ``peer_check(ip, port)`` is shown the address the connection actually reached, before
         any of the body is read (a page fetcher refuses private addresses there too, so a
         name that resolved differently a moment ago cannot slip through)."""
         limit = self.settings.max_response_bytes
@@ -420,7 +420,7 @@ class NetClient:
                 stream = response.extensions.get("network_stream")
                 peer = stream.get_extra_info("server_addr") if stream is not None else None
                 if peer:
-                    peer_check(str(peer[0]))
+                    peer_check(str(peer[0]), int(peer[1]))
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > limit:
                 raise ResponseTooLargeError(
@@ -467,7 +467,7 @@ class NetClient:
         sent: str | None = None,
         files: dict[str, Any] | None = None,
         as_text: bool = False,
-        peer_check: Callable[[str], None] | None = None,
+        peer_check: Callable[[str, int], None] | None = None,
     ) -> CallResult:
         """Send a request and parse its JSON body, with cache, pacing, retries and
         deadlines; every request that goes out is reported to ``egress`` with what it sent.
@@ -519,7 +519,7 @@ class NetClient:
         headers: dict[str, str] | None = None,
         service: str | None = None,
         use_cache: bool = True,
-        peer_check: Callable[[str], None] | None = None,
+        peer_check: Callable[[str, int], None] | None = None,
     ) -> CallResult:
         """GET a page as text, under the same deadlines, size cap, retries, cache and
         egress record as :meth:`request_json`. Redirects are *not* followed: the answer
@@ -571,7 +571,7 @@ class NetClient:
         *,
         files: dict[str, Any] | None = None,
         as_text: bool = False,
-        peer_check: Callable[[str], None] | None = None,
+        peer_check: Callable[[str, int], None] | None = None,
     ) -> CallResult:
         host, port = endpoint
         merged = {"User-Agent": self.settings.user_agent, **(headers or {})}
