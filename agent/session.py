@@ -155,6 +155,7 @@ class RunSession:
             cache_dir=agent.settings.cache_dir,
             offline=not network.online,
             settings=agent.run_tool_settings(),
+            chat_model=getattr(policy, "model", None),
         )
         if recorder is None:
             run_id = new_run_id()
@@ -280,6 +281,7 @@ class RunSession:
             trace_path=str(recorder.path) if recorder.path else None,
             online=context.network.online,
             egress=[*self.egress, *context.model_egress],
+            text_answer=final.get("text_answer"),
         )
         clock = context.clock
         recorder.close(
