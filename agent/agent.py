@@ -399,6 +399,14 @@ class Agent:
             verify_pixels=verify_pixels,
         )
 
+    def explain(self, run: Location | str | Path | Any, *, strategy: str | None = None) -> Any:
+        """How much the answer of a finished run (a Location, a trace file or a parsed
+        Trace) rests on each piece of its evidence: an :class:`~agent.explain.Attribution`,
+        re-derived from the trace with no model, network or OCR."""
+        from .explain import explain
+
+        return explain(run, gazetteer=self.gazetteer, strategy=strategy)
+
     def locate_many(
         self,
         items: Iterable[ImageInput | Sequence[ImageInput]],

@@ -1,8 +1,8 @@
 """Exports of a run for investigators: GeoJSON, KML and a GeoBrowse-style ``image_solution``.
 
 A run is given as a :class:`Location`, a parsed :class:`~graphs.trace.Trace`, or the path of
-a trace (or of a ``locate --json`` file). The trace's footer holds the Location JSON, so every
-export works from a trace file alone, offline, long after the run.
+a trace of any format version (or of a ``locate --json`` file). The trace's final step holds the
+Location JSON, so every export works from a trace file alone, offline, long after the run.
 
 The uncertainty circle is a geodesic circle (points at ``radius_km`` along great circles),
 split at the antimeridian as RFC 7946 recommends, closed over a pole when it contains one,
@@ -24,7 +24,8 @@ from shapely.geometry import Polygon, box, mapping, shape
 from shapely.geometry.polygon import orient
 from shapely.ops import unary_union
 
-from graphs.trace import Trace, parse_trace_lines, read_trace
+from graphs.trace import Trace, read_trace, trace_from_records
+from graphs.trace_schema import ToolCallStep
 from tools.errors import TraceError
 from tools.evidence import Evidence
 from tools.geo import EARTH_RADIUS_KM, destination_point, haversine_km, normalize_lon
@@ -45,7 +46,7 @@ def as_trace(source: RunLike) -> Trace:
         return source
     if isinstance(source, Location):
         if source.trace:
-            return parse_trace_lines([json.dumps(r) for r in source.trace], f"run {source.run_id}")
+            return trace_from_records(source.trace, f"run {source.run_id}")
         if source.trace_path:
             return read_trace(source.trace_path)
         raise TraceError(f"run {source.run_id or '?'} kept no trace (pass trace=... to locate)")
@@ -67,15 +68,28 @@ def as_location(source: RunLike) -> Location:
             return single
     trace = as_trace(source)
     where = str(trace.path) if trace.path else "trace"
-    footer = trace.footer or {}
-    if isinstance(footer.get("result"), Mapping):
-        return _validate(dict(footer["result"]), where)
-    why = f"the run failed: {footer['error']}" if footer.get("error") else "the run did not finish (no footer)"
+    final = trace.final
+    if final is not None and isinstance(final.result, Mapping):
+        loc = _validate(dict(final.result), where)
+        # The result keeps only what the run found; what names the run is in the header and timing.
+        return loc.model_copy(
+            update={
+                "run_id": loc.run_id or trace.run_id,
+                "elapsed_s": loc.elapsed_s or final.timing.duration_s,
+                "trace_path": loc.trace_path or (str(trace.path) if trace.path else None),
+            }
+        )
+    if final is not None and final.error is not None:
+        why = f"the run failed: {final.error.message}"
+    elif final is not None:
+        why = f"the run ended with status {final.status} and no result"
+    else:
+        why = "the run did not finish (no final step)"
     return Location(
         reason=why,
         evidence=trace_evidence(trace),
-        run_id=str(trace.header.get("run_id") or ""),
-        images=[i for i in trace.header.get("images", []) if isinstance(i, dict)],
+        run_id=trace.run_id,
+        images=[dict(i) for i in trace.header.images if isinstance(i, dict)],
         trace_path=str(trace.path) if trace.path else None,
     )
 
@@ -105,25 +119,8 @@ def _location_json(path: Path) -> Location | None:
 
 
 def trace_evidence(trace: Trace) -> list[Evidence]:
-    """Evidence rebuilt from the steps (for traces without a result): each ``evidence`` step
-    names the ids given to the items the preceding tool calls returned, in order."""
-    pending: list[dict[str, Any]] = []
-    out: list[Evidence] = []
-    for step in trace.steps:
-        output = step.get("output")
-        if step["kind"] == "tool_call" and isinstance(output, dict):
-            pending.extend(e for e in output.get("evidence") or [] if isinstance(e, dict))
-        elif step["kind"] == "evidence" and isinstance(output, list):
-            for brief in output:
-                full = pending.pop(0) if pending else {}
-                if full.get("kind") != brief.get("kind") or full.get("value") != brief.get("value"):
-                    full = {**brief, "source": {"tool": step["node"]}}
-                try:
-                    out.append(Evidence.model_validate({**full, "id": brief.get("id")}))
-                except ValueError:
-                    continue  # a hand-edited or foreign line: skip it rather than fail the view
-            pending.clear()
-    return out
+    """The run's evidence as its ``evidence`` steps recorded it (for traces without a result)."""
+    return trace.evidence()
 
 
 # -- geometry ------------------------------------------------------------------------------
@@ -437,22 +434,22 @@ def _place_of(value: str) -> str:
     return value.split(" -> ", 1)[1] if " -> " in value else value
 
 
-def _tool_calls(trace: Trace | None, *names: str) -> list[dict[str, Any]]:
+def _tool_calls(trace: Trace | None, *names: str) -> list[ToolCallStep]:
     if trace is None:
         return []
-    return [s for s in trace.steps if s["kind"] == "tool_call" and s["name"] in names]
+    return [s for s in trace.tool_calls() if s.name in names]
 
 
-def _short_error(step: dict[str, Any]) -> str:
-    error = str(step.get("error") or (step.get("output") or {}).get("error") or "")
-    return error.split(" (", 1)[0][:100]
+def _short_error(step: ToolCallStep) -> str:
+    return str(step.error or "").split(" (", 1)[0][:100]
 
 
 def _solution_steps(loc: Location, trace: Trace | None) -> list[str]:
     ev = list(loc.evidence)
     by_id = {e.id: e for e in ev if e.id}
-    infos = [*loc.images, *((trace.header.get("images") or []) if trace else [])]
-    sizes = {i.get("handle"): (i.get("width") or 0, i.get("height") or 0) for i in infos if isinstance(i, dict)}
+    sizes = {i.get("handle"): (i.get("width") or 0, i.get("height") or 0) for i in loc.images if isinstance(i, dict)}
+    for image in trace.images() if trace else []:
+        sizes.setdefault(image.handle, (image.width, image.height))
     several = len({h for h in sizes if h}) > 1
     cited = {s for c in loc.candidates[:1] for s in c.sources}
     country = loc.country_code
@@ -516,9 +513,9 @@ def _solution_steps(loc: Location, trace: Trace | None) -> list[str]:
         hits = [e for e in ev if e.kind == "search_hit" and str(e.details.get("query") or "") == query][:2]
         found = _join([f"{h.value} <{h.provenance}>" if h.provenance else h.value for h in hits])
         search.append(f"a web search for {query or 'the text'} finds {found}")
-    failed = [s for s in _tool_calls(trace, "web_search") if s.get("error")]
+    failed = [s for s in _tool_calls(trace, "web_search") if s.error]
     if failed:
-        queries = _join([str(s["arguments"].get("query", "")) for s in failed])
+        queries = _join([str(s.arguments.get("query", "")) for s in failed])
         search.append(f"a web search for {queries} could not be made ({_short_error(failed[0])})")
     if search:
         steps.append(f"Searching the web: {'; '.join(search)}.")
@@ -529,11 +526,10 @@ def _solution_steps(loc: Location, trace: Trace | None) -> list[str]:
         if e.kind == "osm_feature" and e.geo
     ]
     for s in _tool_calls(trace, "osm_verify", "osm_search", "osm_proximity"):
-        output = s.get("output") or {}
-        if s.get("error"):
+        if s.error:
             osm.append(f"the map query could not be made ({_short_error(s)})")
-        elif isinstance(output, dict) and not output.get("evidence"):
-            osm.append(str(output.get("text") or "no match").splitlines()[0])
+        elif not s.observation.evidence:
+            osm.append((s.observation.text or "no match").splitlines()[0])
     if osm:
         steps.append(f"Checking OpenStreetMap: {'; '.join(dict.fromkeys(osm))}.")
 

@@ -8,7 +8,9 @@ a missed escape could not run injected script or fetch anything.
 
 Pixels are not stored in traces: the input images are re-read from the paths in the header
 (checked against the recorded sha256), and crops and zooms are re-derived from them with the
-operations their registry entries record (checked against their sha256 where recorded).
+operations their ``image`` steps record (checked against their sha256 where recorded). The
+steps' pixel maps (``to_root``) place boxes found on a crop onto the photo. Every size and box
+taken from a trace is bounded before pixels are allocated for it.
 """
 
 from __future__ import annotations
@@ -28,9 +30,10 @@ from typing import Any
 from PIL import Image, ImageEnhance, ImageFilter, ImageOps
 
 from graphs.trace import Trace
-from tools.errors import GeoSleuthError
+from tools.errors import GeoSleuthError, TraceError
 from tools.evidence import Evidence
-from tools.images import load_image
+from tools.image_tools import MAX_DERIVED_SIDE
+from tools.images import DEFAULT_MAX_PIXELS, load_image
 
 from .exports import RunLike, as_location, as_trace, circle_geometry, solution_text
 from .location import Location
@@ -51,7 +54,7 @@ def esc(value: Any) -> str:
 
 @dataclass
 class ImageEntry:
-    """One handle of the run, rebuilt from the trace: size, lineage, how to map its pixels."""
+    """One handle of the run, as its ``image`` step recorded it: size, lineage, pixel map."""
 
     handle: str
     width: int = 0
@@ -72,78 +75,69 @@ class ImageEntry:
         return int(tail) if tail.isdigit() else 1 << 30
 
 
-def _walk(value: Any, depth: int = 0) -> Iterable[dict[str, Any]]:
-    if depth > 6:
-        return
-    if isinstance(value, dict):
-        yield value
-        for item in value.values():
-            yield from _walk(item, depth + 1)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _walk(item, depth + 1)
+def _affine(value: Any) -> tuple[float, float, float, float] | None:
+    """A recorded pixel map, if it is four finite numbers with a positive scale."""
+    if value is None or len(value) != 4 or not all(math.isfinite(v) for v in value):
+        return None
+    sx, sy, ox, oy = (float(v) for v in value)
+    return (sx, sy, ox, oy) if sx > 0 and sy > 0 else None
 
 
 def image_registry(trace: Trace) -> dict[str, ImageEntry]:
-    """Every handle the run registered: inputs from the header, derived images from the
-    registry entries in tool outputs (crop/zoom/rotate/enhance) and from read_text's zoom stages."""
+    """Every handle the run registered, from its ``image`` steps (inputs and the images tools
+    made: crops, zooms, rotations, enhancements, OCR zoom passes), with the header's record of
+    where each input came from. Sizes are checked here, before any pixels are made."""
+    sources = {str(i.get("handle")): i for i in trace.header.images if isinstance(i, dict)}
     entries: dict[str, ImageEntry] = {}
-    for info in trace.header.get("images") or []:
-        if isinstance(info, dict) and info.get("handle"):
-            entries[info["handle"]] = _entry(info, None)
-    for step in trace.steps:
-        output = step.get("output")
-        for node in _walk(output):
-            if isinstance(node.get("handle"), str) and "parent" in node and "operation" in node:
-                entries.setdefault(node["handle"], _entry(node, step["index"]))
-        data = output.get("data") if isinstance(output, dict) else None
-        if isinstance(data, dict) and isinstance(data.get("stages"), list):
-            for stage in data["stages"]:
-                handle = stage.get("image") if isinstance(stage, dict) else None
-                if handle and handle != data.get("image") and handle not in entries:
-                    size = stage.get("size") or [0, 0]
-                    op = {"op": "zoom", "box": stage.get("box"), "by": step["name"]}
-                    info = {"handle": handle, "width": size[0], "height": size[1], "parent": data.get("image")}
-                    entries[handle] = _entry({**info, "operation": op}, step["index"])
-    for entry in sorted(entries.values(), key=lambda e: e.number):
-        entry.to_root = _to_root(entry, entries)
+    for step in trace.images():
+        if step.handle in entries:
+            continue
+        info = sources.get(step.handle, {}) if step.parent is None else {}
+        entries[step.handle] = ImageEntry(
+            handle=step.handle,
+            width=step.width,
+            height=step.height,
+            parent=step.parent,
+            operation=dict(step.operation) if step.operation else None,
+            sha256=step.sha256 or None,
+            source=info.get("source") or info.get("path") or step.path,
+            step=step.made_by,
+            to_root=(1.0, 1.0, 0.0, 0.0) if step.parent is None else _affine(step.to_root),
+        )
+    for handle, info in sources.items():  # an input the steps do not list (a trace cut short)
+        if handle not in entries:
+            entries[handle] = ImageEntry(
+                handle=handle,
+                width=int(info.get("width") or 0),
+                height=int(info.get("height") or 0),
+                sha256=info.get("sha256"),
+                source=info.get("source") or info.get("path"),
+            )
+    for entry in entries.values():
+        _check_size(entry, entries)
     return entries
 
 
-def _entry(info: dict[str, Any], step: int | None) -> ImageEntry:
-    return ImageEntry(
-        handle=str(info["handle"]),
-        width=int(info.get("width") or 0),
-        height=int(info.get("height") or 0),
-        parent=info.get("parent"),
-        operation=info.get("operation") if isinstance(info.get("operation"), dict) else None,
-        sha256=info.get("sha256"),
-        source=info.get("source"),
-        step=step,
-    )
-
-
-def _to_parent(entry: ImageEntry) -> tuple[float, float, float, float] | None:
-    """How this image's pixels map to its parent's, as the tools registered them."""
-    op = entry.operation or {}
-    box = op.get("box")
-    if op.get("op") == "enhance":
-        return (1.0, 1.0, 0.0, 0.0)
-    if op.get("op") in ("crop", "zoom") and isinstance(box, list) and len(box) == 4 and entry.width and entry.height:
-        return ((box[2] - box[0]) / entry.width, (box[3] - box[1]) / entry.height, box[0], box[1])
-    return None  # rotations and unknown operations: boxes on them stay where they are
-
-
-def _to_root(entry: ImageEntry, entries: dict[str, ImageEntry]) -> tuple[float, float, float, float] | None:
-    if entry.parent is None:
-        return (1.0, 1.0, 0.0, 0.0)
-    parent = entries.get(entry.parent)
-    mine = _to_parent(entry)
-    if parent is None or mine is None or parent.to_root is None:
-        return None
-    sx, sy, ox, oy = mine
-    psx, psy, pox, poy = parent.to_root
-    return (sx * psx, sy * psy, ox * psx + pox, oy * psy + poy)
+def _check_size(entry: ImageEntry, entries: dict[str, ImageEntry]) -> None:
+    """Refuse a recorded size no run can have made (a crafted or corrupt trace): the report
+    would otherwise allocate it when it re-derives the image. An input is bounded as image
+    loading bounds it; a derived image by what its parent allows: a crop or enhancement is no
+    larger than the parent, a rotation no wider than its diagonal, a zoom no longer a side than
+    the tools' largest zoom."""
+    if entry.width * entry.height > DEFAULT_MAX_PIXELS:
+        raise TraceError(
+            f"image {entry.handle} is recorded as {entry.width}x{entry.height} pixels, "
+            f"more than any image a run accepts ({DEFAULT_MAX_PIXELS:,} pixels)"
+        )
+    parent = entries.get(entry.parent) if entry.parent else None
+    if parent is None:
+        return
+    side = max(MAX_DERIVED_SIDE, math.ceil(math.hypot(parent.width, parent.height)) + 2)
+    if entry.width > side or entry.height > side:
+        raise TraceError(
+            f"image {entry.handle} is recorded as {entry.width}x{entry.height} pixels, larger than "
+            f"anything a tool makes from {parent.handle} ({parent.width}x{parent.height}; at most {side} a side)"
+        )
 
 
 def _root_of(entry: ImageEntry, entries: dict[str, ImageEntry]) -> ImageEntry:
@@ -186,30 +180,50 @@ def _load_root(entry: ImageEntry, trace: Trace, image_dirs: Sequence[str | os.Pa
     )
 
 
+def _box_within(box: Any, size: tuple[int, int]) -> tuple[int, int, int, int] | None:
+    """A recorded crop box as whole pixels clamped to the parent (a box reaching past the
+    image would make PIL allocate all of it); None when it is not a usable box."""
+    if not isinstance(box, (list, tuple)) or len(box) != 4:
+        return None
+    if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in box):
+        return None
+    left, top = max(0, min(size[0], round(box[0]))), max(0, min(size[1], round(box[1])))
+    right, bottom = max(0, min(size[0], round(box[2]))), max(0, min(size[1], round(box[3])))
+    return (left, top, right, bottom) if right > left and bottom > top else None
+
+
+def _factor(value: Any) -> float:
+    """An enhancement factor from the trace, kept to the range the enhance tool accepts."""
+    if not isinstance(value, (int, float)) or not math.isfinite(value):
+        return 1.0
+    return min(10.0, max(0.0, float(value)))
+
+
 def _derive(entry: ImageEntry, parent: Image.Image) -> Image.Image | None:
     """Redo the recorded operation (mirrors tools/image_tools.py and the OCR zoom passes)."""
     op = entry.operation or {}
-    kind, box = op.get("op"), op.get("box")
-    if kind in ("crop", "zoom") and isinstance(box, list) and len(box) == 4:
-        region = parent.crop(tuple(round(v) for v in box))
+    kind, box = op.get("op"), _box_within(op.get("box"), parent.size)
+    if kind in ("crop", "zoom") and box is not None:
+        region = parent.crop(box)
         size = (entry.width or region.width, entry.height or region.height)
         if size == region.size:
             return region
         gap = 3.0 if size[0] < region.width else None
         return region.resize(size, Image.Resampling.LANCZOS, reducing_gap=gap)
     if kind == "rotate":
-        return parent.rotate(
-            -float(op.get("degrees") or 0), resample=Image.Resampling.BICUBIC, expand=True, fillcolor=(255, 255, 255)
-        )
+        degrees = op.get("degrees") or 0
+        if not isinstance(degrees, (int, float)) or not math.isfinite(degrees):
+            return None
+        return parent.rotate(-float(degrees), resample=Image.Resampling.BICUBIC, expand=True, fillcolor=(255, 255, 255))
     if kind == "enhance":
         out = parent
         if op.get("grayscale"):
             out = ImageOps.grayscale(out).convert("RGB")
         if op.get("autocontrast"):
             out = ImageOps.autocontrast(out, cutoff=1)
-        if op.get("contrast", 1.0) != 1.0:
-            out = ImageEnhance.Contrast(out).enhance(float(op["contrast"]))
-        sharpness = float(op.get("sharpness", 1.0))
+        contrast, sharpness = _factor(op.get("contrast")), _factor(op.get("sharpness"))
+        if contrast != 1.0:
+            out = ImageEnhance.Contrast(out).enhance(contrast)
         if sharpness != 1.0:
             out = ImageEnhance.Sharpness(out).enhance(sharpness)
             if sharpness > 1.5:
@@ -509,17 +523,18 @@ def _local_map(loc: Location) -> str:
 
 
 def _timeline(trace: Trace) -> str:
-    origin = parse_time(trace.steps[0]["start"]) if trace.steps else None
+    origin = next((t for t in (parse_time(s.timing.start) for s in trace.steps) if t is not None), None)
     rows = []
     for step in trace.steps:
-        when = parse_time(step["start"])
+        when = parse_time(step.timing.start)
         rel = f"+{(when - origin).total_seconds():.2f}s" if when and origin else "?"
-        full = json.dumps({k: v for k, v in step.items() if k != "type"}, ensure_ascii=False, indent=1)
+        record = step.model_dump(mode="json", exclude={"type"})
+        full = json.dumps(record, ensure_ascii=False, indent=1)
         if len(full) > MAX_STEP_JSON:
             full = full[:MAX_STEP_JSON] + f"\n… ({len(full) - MAX_STEP_JSON} more characters in the trace)"
         rows.append(
-            f'<tr class="step {esc(step["kind"])}"><td>#{step["index"]}</td><td>{rel}</td><td>{esc(step["node"])}</td>'
-            f"<td>{esc(step['kind'])}</td><td>{esc(step['name'])}</td><td>{step.get('duration_s') or 0:.2f}s</td>"
+            f'<tr class="step {esc(step.kind)}"><td>#{step.index}</td><td>{rel}</td><td>{esc(step.node)}</td>'
+            f"<td>{esc(step.kind)}</td><td>{esc(step.name)}</td><td>{step.timing.duration_s:.2f}s</td>"
             f"<td><details><summary>{esc(step_summary(step, 140))}</summary><pre>{esc(full)}</pre></details></td></tr>"
         )
     head = "<tr><th>#</th><th>time</th><th>node</th><th>kind</th><th>name</th><th>took</th><th>what</th></tr>"
@@ -527,10 +542,10 @@ def _timeline(trace: Trace) -> str:
 
 
 def _answer(loc: Location, trace: Trace) -> str:
-    footer = trace.footer or {}
+    final = trace.final
     status = ""
-    if footer.get("status") != "ok":
-        why = f"{footer.get('status') or 'unfinished'} {footer.get('error') or ''}"
+    if final is None or final.status != "ok":
+        why = "unfinished" if final is None else f"{final.status} {final.error.message if final.error else ''}"
         status = f'<p class="warn">Run status: {esc(why)}</p>'
 
     if loc.lat is None or loc.lon is None:
@@ -599,8 +614,8 @@ def render_html(trace: RunLike, *, image_dirs: Sequence[str | os.PathLike] = ())
     shown = {e.handle for e in [*roots, *derived[:MAX_CROPS]] if e.pixels is not None}
     if len(derived) > MAX_CROPS:
         crops += f"<p>… and {len(derived) - MAX_CROPS} more derived images (see the timeline).</p>"
-    config = tr.header.get("config") or {}
-    policy = config.get("policy", {}).get("name") if isinstance(config.get("policy"), dict) else None
+    config = tr.header.config
+    policy = tr.header.policy.get("name")
     steps = solution_text(tr).splitlines()
     solution = "".join(f"<li>{esc(s.split('. ', 1)[-1])}</li>" for s in steps)
     script_hash = base64.b64encode(hashlib.sha256(_JS.encode()).digest()).decode()
@@ -608,16 +623,16 @@ def render_html(trace: RunLike, *, image_dirs: Sequence[str | os.PathLike] = ())
         "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
         f"script-src 'sha256-{script_hash}'; base-uri 'none'; form-action 'none'"
     )
-    run_id = tr.header.get("run_id", "")
+    run_id = tr.header.run_id
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{esc(csp)}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>geosleuth run {esc(run_id)}</title><style>{_CSS}</style></head><body>
 <h1>geosleuth run {esc(run_id)}</h1>
-<p class="meta">created {esc(tr.header.get("created"))} · policy {esc(policy)} · strategy {esc(config.get("strategy"))}
+<p class="meta">created {esc(tr.header.created)} · policy {esc(policy)} · strategy {esc(config.get("strategy"))}
  · metadata {"on" if config.get("use_metadata") else "off"} · {len(tr.steps)} steps · geosleuth
- {esc((tr.header.get("versions") or {}).get("geosleuth"))}</p>
+ {esc(tr.header.versions.get("geosleuth"))}</p>
 <section id="answer"><h2>Answer</h2>{_answer(loc, tr)}</section>
 <section id="images"><h2>Image{"s" if len(roots) > 1 else ""}</h2>{shots or "<p>No input image recorded.</p>"}</section>
 <section id="crops"><h2>Crops and zooms ({len(derived)})</h2>

@@ -3,6 +3,7 @@
     python -m evals.bench pixels [--photos ../shared/data/photos/photos.jsonl]
     python -m evals.bench net      (memory under a 200 MB response: see evals.bench_net)
     python -m evals.bench osm [--nodes 1000000] [--postgres postgresql://...]   (see evals.bench_osm)
+    python -m evals.bench explain [--photos ...]   (ms per evidence item of Agent.explain: evals.bench_explain)
 
 ``pixels`` locates every real photo with metadata off (so the whole pixel pipeline
 runs: OCR with zoom passes, text clues, gazetteer, consensus), then a few rendered
@@ -138,6 +139,11 @@ def main(argv: list[str] | None = None) -> int:
     bench_osm.add_arguments(sub.add_parser("osm", help="local OSM index: import time, size, query latency"))
     net = sub.add_parser("net", help="peak memory and time under a 200 MB response and a 2 GB image file")
     net.add_argument("--json", action="store_true", help="print all figures as JSON")
+    explain = sub.add_parser("explain", help="milliseconds per evidence item of Agent.explain (photos, rendered)")
+    explain.add_argument("--photos", type=Path, default=DEFAULT_PHOTOS)
+    explain.add_argument("--rendered", type=int, default=6)
+    explain.add_argument("--repeat", type=int, default=5)
+    explain.add_argument("--json", action="store_true", help="print all figures as JSON")
     args = parser.parse_args(argv)
     if args.benchmark == "osm":
         return bench_osm.run(args)
@@ -146,6 +152,12 @@ def main(argv: list[str] | None = None) -> int:
 
         figures = bench_net()
         print(json.dumps(figures, indent=2) if args.json else format_net(figures))
+        return 0
+    if args.benchmark == "explain":
+        from .bench_explain import bench_explain, format_explain
+
+        figures = bench_explain(args.photos, args.rendered, args.repeat)
+        print(json.dumps(figures, indent=2) if args.json else format_explain(figures))
         return 0
     if args.benchmark == "pixels":
         if not args.photos.exists():

@@ -6,28 +6,45 @@ import argparse
 import json
 from pathlib import Path
 
+from tools.errors import ConfigError
+
 from .bench import DEFAULT_PHOTOS, bench_pixels
-from .runner import ABLATIONS, EvalConfig, run_eval
+from .datasets import FORMATS
+from .runner import ABLATIONS, ENGINES, EvalConfig, run_eval
 
 
 def register_eval(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "eval",
-        help="evaluate on a dataset and write a report",
-        description="Locate every item of a dataset (GeoBrowse JSONL, photo JSONL, CSV image,lat,lon, or a folder "
-        "of geotagged photos), score it, and write results.jsonl, per-item traces, summary.json and a report. "
-        "Running again resumes where it stopped.",
+        help="evaluate on a dataset and write a report; 'eval compare RUN...' tabulates runs",
+        description="Locate every item of a dataset (GeoBrowse JSONL or CSV, photo JSONL, CSV image,lat,lon, "
+        "Im2GPS3k/YFCC4k/MP-16 places365 CSVs, OSV-5M test.csv, or a folder of geotagged photos), score it, and "
+        "write results.jsonl, per-item traces, summary.json and a report. Running again resumes where it stopped. "
+        "'geosleuth eval compare RUN_DIR... [--markdown|--csv|--latex]' prints a paper-style table of runs.",
     )
-    parser.add_argument("dataset", help="dataset file or folder")
-    parser.add_argument("--out", required=True, type=Path, help="output folder")
-    parser.add_argument("--concurrency", type=int, default=2, help="items in flight at once (default 2)")
+    parser.add_argument("dataset", help="dataset file or folder (or 'compare' followed by run folders)")
+    parser.add_argument("runs", nargs="*", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help="output folder (required to evaluate)")
+    parser.add_argument("--images", metavar="DIR|ZIP", help="folder or zip archive the dataset's image names are in")
+    parser.add_argument("--format", choices=FORMATS, help="dataset format (default: detected from the header)")
+    parser.add_argument("--concurrency", type=int, default=2, help="items in flight at once (local engine, default 2)")
+    parser.add_argument("--engine", choices=ENGINES, default="local", help="local threads (default) or a Ray pool")
+    parser.add_argument("--address", help="Ray: 'auto' or ray://HOST:10001 joins a cluster (default: start one here)")
+    parser.add_argument("--actors", type=int, help="Ray: actors in the pool (default: one per actor-cpus of CPU)")
+    parser.add_argument("--actor-cpus", type=float, default=1.0, help="Ray: CPUs per actor (fractions allowed)")
+    parser.add_argument("--actor-gpus", type=float, default=0.0, help="Ray: GPUs per actor (for a local VLM)")
     parser.add_argument("--limit", type=int, help="only the first N items")
     parser.add_argument("--strategy", choices=["cluster", "hierarchical", "best"], help="consensus strategy")
     parser.add_argument("--metadata", action="store_true", help="let the agent read EXIF (off by default)")
     parser.add_argument("--fresh", action="store_true", help="discard earlier results in --out and start over")
     parser.add_argument("--semantic", action="store_true", help="match expert steps with sentence embeddings")
+    parser.add_argument(
+        "--online", action="store_true", help="let online tools send requests (default: offline; summary.json says)"
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    parser.add_argument("--model", metavar="SPEC", help="evaluate a model: transformers:PATH_OR_ID or openai:MODEL@URL")
+    parser.add_argument(
+        "--model", metavar="SPEC", help="evaluate a model: transformers:PATH_OR_ID or openai:MODEL@URL[,URL2,...]"
+    )
     parser.add_argument("--adapter", metavar="DIR", help="a LoRA adapter for a transformers model")
     parser.add_argument("--samples", type=int, metavar="K", help="model answers sampled per item")
     parser.add_argument("--temperature", type=float, metavar="T", help="temperature of samples after the first")
@@ -37,10 +54,28 @@ def register_eval(commands: argparse._SubParsersAction) -> None:
     )
     for flag in ABLATIONS:
         parser.add_argument(f"--no-{flag}", action="store_true", help=f"ablation: run without {flag}")
+    style = parser.add_mutually_exclusive_group()
+    for name in ("markdown", "csv", "latex"):
+        style.add_argument(f"--{name}", dest="style", action="store_const", const=name, help=f"compare: {name} table")
     parser.set_defaults(handler=_eval)
 
 
+def _compare(args: argparse.Namespace) -> int:
+    from .compare import compare, render
+
+    print(render(compare(args.runs), args.style or "markdown"), end="")
+    return 0
+
+
 def _eval(args: argparse.Namespace) -> int:
+    if args.dataset == "compare" and not Path("compare").exists():
+        if not args.runs:
+            raise ConfigError("eval compare needs run folders: geosleuth eval compare RUN_DIR [RUN_DIR ...]")
+        return _compare(args)
+    if args.runs:
+        raise ConfigError(f"eval takes one dataset, got also {', '.join(map(str, args.runs))}")
+    if args.out is None:
+        raise ConfigError("eval needs --out DIR")
     config = EvalConfig(
         out=args.out,
         concurrency=args.concurrency,
@@ -52,6 +87,14 @@ def _eval(args: argparse.Namespace) -> int:
         semantic=args.semantic,
         model=args.model,
         judge=args.judge,
+        engine=args.engine,
+        address=args.address,
+        actors=args.actors,
+        actor_cpus=args.actor_cpus,
+        actor_gpus=args.actor_gpus,
+        images=args.images,
+        format=args.format,
+        online=args.online,
         model_options={
             key: value
             for key, value in {
@@ -87,6 +130,10 @@ def register_bench(commands: argparse._SubParsersAction) -> None:
     served.add_argument("--delay", type=float, default=0.5, help="seconds the server takes per request")
     served.add_argument("--samples", type=int, default=3, help="answers sampled per item")
     served.add_argument("--server-concurrency", type=int, help="requests the server works on at once")
+    served.add_argument("--engine", choices=ENGINES, default="local", help="ray: also time Ray actor pools")
+    served.add_argument("--actors", help="Ray pool sizes (default: the --concurrency levels)")
+    served.add_argument("--actor-cpus", type=float, default=0.25, help="CPUs reserved per Ray actor (default 0.25)")
+    served.add_argument("--no-ocr", action="store_true", help="a light agent without OCR (I/O-bound like a VLM run)")
     served.add_argument("--json", action="store_true")
     replay = which.add_parser("replay", help="replay against live speed on recorded runs")
     replay.add_argument("--photos", type=Path, default=DEFAULT_PHOTOS)
@@ -138,8 +185,17 @@ def _bench(args: argparse.Namespace) -> int:
     if args.benchmark == "served":
         from .bench_served import bench_served, format_served
 
-        levels = [int(x) for x in args.concurrency.split(",") if x.strip()]
-        figures = bench_served(levels, args.items, args.delay, args.samples, args.server_concurrency)
+        levels = [int(x) for x in (args.actors or args.concurrency).split(",") if x.strip()]
+        figures = bench_served(
+            levels,
+            args.items,
+            args.delay,
+            args.samples,
+            args.server_concurrency,
+            engine=args.engine,
+            actor_cpus=args.actor_cpus,
+            no_ocr=args.no_ocr,
+        )
         print(json.dumps(figures, indent=2) if args.json else format_served(figures))
         return 0
     if args.benchmark == "pixels":

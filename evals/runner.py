@@ -1,5 +1,11 @@
 """Running an agent over a dataset: concurrent, resumable, one trace per item.
 
+Two engines share everything but the scheduling: ``local`` runs items on threads over
+one Agent; ``ray`` (:mod:`evals.ray_engine`) runs them on a pool of Ray actors, one
+Agent each, possibly on many machines. Either way :class:`Evaluator` turns an item into
+a record and the driver alone writes ``results.jsonl`` and ``traces/`` through
+:class:`RecordWriter`, so the two engines leave the same files.
+
 Each finished item is appended to ``results.jsonl`` at once (flushed and fsynced), so
 a crash or a kill loses at most the items in flight; running again skips every item
 already in the file. A torn last line from a kill is dropped on resume. ``run.json``
@@ -15,6 +21,7 @@ file never mixes two configurations.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -35,9 +42,12 @@ from tools.geo import haversine_km
 from tools.redact import redact
 from tools.registry import ToolKind
 
+from . import resources
 from .datasets import load_dataset
 from .items import EvalItem
 
+#: How items are scheduled: threads in this process, or a Ray actor pool.
+ENGINES = ("local", "ray")
 #: Tool kinds an ablation can switch off, by flag name.
 ABLATIONS = {"ocr": (ToolKind.OCR,), "web": (ToolKind.SEARCH,), "osm": (ToolKind.OSM,), "model": ()}
 
@@ -58,6 +68,19 @@ class EvalConfig:
     model_options: dict[str, Any] = field(default_factory=dict)
     #: A model spec for the optional GeoBrowse-style LLM judge (gold-answer items only).
     judge: str | None = None
+    #: ``local`` (threads over one Agent) or ``ray`` (an actor pool, one Agent per actor).
+    engine: str = "local"
+    #: Ray: ``None`` starts a local Ray; ``auto`` or ``ray://HOST:10001`` joins a cluster.
+    address: str | None = None
+    #: Ray: actors in the pool (default: as many as the cluster's CPUs allow at ``actor_cpus``).
+    actors: int | None = None
+    actor_cpus: float = 1.0
+    actor_gpus: float = 0.0
+    #: Where the dataset's image names lead (a folder or a zip archive) and a forced format.
+    images: str | None = None
+    format: str | None = None
+    #: Whether online tools may send requests (off by default; the summary says which).
+    online: bool = False
 
     def model_spec(self) -> str | None:
         """The model the run uses: this config's, else ``GEOSLEUTH_MODEL``; none under ``--no-model``."""
@@ -71,7 +94,12 @@ class EvalConfig:
 
     def identity(self) -> dict[str, Any]:
         """The settings that change results (resuming needs them to match)."""
-        identity = {"use_metadata": self.use_metadata, "strategy": self.strategy, "ablations": sorted(self.ablations)}
+        identity = {
+            "use_metadata": self.use_metadata,
+            "strategy": self.strategy,
+            "ablations": sorted(self.ablations),
+            "online": self.online,
+        }
         spec = self.model_spec()
         if spec:
             identity["model"] = spec
@@ -85,10 +113,39 @@ class EvalOutcome:
     summary: dict[str, Any]
     files: dict[str, Path] = field(default_factory=dict)
     skipped_done: int = 0
+    #: What the engine reports about the run (Ray: pool size, replacements, startup and run seconds).
+    engine: dict[str, Any] = field(default_factory=dict)
 
 
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:120] or "item"
+
+
+def trace_file(traces: Path, item_id: str) -> Path:
+    """Where an item's trace is written: the one place that names trace files. A readable
+    stem plus a short hash of the whole item id, so ``sub/x.jpg``, ``sub x.jpg`` and
+    ``sub_x.jpg`` get three files (and a resumed run finds each item's own)."""
+    digest = hashlib.sha1(item_id.encode("utf-8")).hexdigest()[:8]
+    return traces / f"{_safe(item_id)[:80]}-{digest}.jsonl"
+
+
+def build_agent(config: EvalConfig) -> Agent:
+    """The Agent an evaluation runs: the config's model (if any) with its ablations."""
+    disabled = [kind for flag in config.ablations for kind in ABLATIONS[flag]]
+    spec = config.model_spec()
+    return Agent(
+        disable=disabled,
+        model=spec or "",
+        model_options=config.model_options if spec else None,
+        online=config.online,
+    )
+
+
+def endpoint_stats(agent: Agent) -> dict[str, dict[str, Any]] | None:
+    """Per-endpoint request counts of the agent's served model, when it has any."""
+    model = getattr(agent.policy, "model", None)
+    stats = getattr(model, "endpoint_stats", None)
+    return stats() if callable(stats) else None
 
 
 def read_results(path: Path) -> list[dict[str, Any]]:
@@ -134,6 +191,8 @@ class Evaluator:
     def __init__(self, agent: Agent, config: EvalConfig) -> None:
         self.agent = agent
         self.config = config
+        # gold resolution, judging and the report use the gazetteer the agent's tools load
+        resources.adopt(agent.resources)
         self.judge_model: Any = None
         if config.judge:
             from agent.models.spec import load_model
@@ -142,6 +201,7 @@ class Evaluator:
         self.traces = config.out / "traces"
 
     def record(self, item: EvalItem) -> dict[str, Any]:
+        """The item's record; its trace is written to :func:`trace_file` under ``self.traces``."""
         started = time.perf_counter()
         base: dict[str, Any] = {
             "id": item.id,
@@ -158,11 +218,16 @@ class Evaluator:
             "tool_calls": None,
             "error": None,
         }
-        trace_path = self.traces / f"{_safe(item.id)}.jsonl"
+        if item.extra.get("admin"):
+            base["admin"] = item.extra["admin"]  # the dataset's own country/region/city (OSV-5M)
+        trace_path = trace_file(self.traces, item.id)
         base["trace_path"] = str(trace_path)
         gold = self._gold(item, base)
         try:
-            images = item.images if len(item.images) > 1 else item.images[0]
+            from .archives import image_input
+
+            inputs = [image_input(path) for path in item.images]
+            images = inputs if len(inputs) > 1 else inputs[0]
             location = self.agent.locate(
                 images,
                 use_metadata=self.config.use_metadata,
@@ -203,16 +268,14 @@ class Evaluator:
         return gold
 
     def _places(self) -> Any:
-        from tools.places import PlaceIndex
-
-        gazetteer = self.agent.gazetteer
-        return self.agent.resources.get("place_index", lambda: PlaceIndex(gazetteer))
+        self.agent.gazetteer  # noqa: B018 - the agent's own (its settings' cache), shared from here on
+        return resources.place_index()
 
     def _judge(self, prediction: dict[str, Any], gold: Any, item: EvalItem) -> dict[str, Any]:
         from .gold import asked_granularity, judge
 
         asked = asked_granularity(item.prompt) if item.prompt else None
-        return judge(prediction, gold, gazetteer=self.agent.gazetteer, asked=asked).model_dump(mode="json")
+        return judge(prediction, gold, gazetteer=resources.gazetteer(), asked=asked).model_dump(mode="json")
 
     @staticmethod
     def _distance(item: EvalItem, gold: Any, location: Location) -> float | None:
@@ -273,6 +336,69 @@ def _progress(total: int, enabled: bool) -> Any:
     return tqdm(total=total, unit="item", desc="eval", file=sys.stderr)
 
 
+class RecordWriter:
+    """The driver's side of a run: each finished record (and its trace, when it was made
+    elsewhere) goes to disk at once, in the order items finish; an item already written
+    is never written twice."""
+
+    def __init__(
+        self,
+        out: Path,
+        sink: ResultsFile,
+        on_record: Callable[[dict[str, Any]], None] | None = None,
+        bar: Any = None,
+    ) -> None:
+        self.traces = out / "traces"
+        self.sink = sink
+        self.on_record = on_record
+        self.bar = bar
+        self.duplicates = 0
+
+    def write(self, record: dict[str, Any], trace: bytes | None = None) -> bool:
+        """Write one record; ``trace`` is the trace file's content from a remote worker.
+        False when the item was already written (a retried item finishing twice)."""
+        if record["id"] in self.sink.done:
+            self.duplicates += 1
+            return False
+        path = trace_file(self.traces, record["id"])
+        if trace is not None:
+            tmp = path.with_name(path.name + ".part")
+            with tmp.open("wb") as fh:
+                fh.write(trace)
+                fh.flush()
+                os.fsync(fh.fileno())
+            tmp.replace(path)
+        record["trace_path"] = str(path)
+        self.sink.append(record)
+        if self.on_record:
+            self.on_record(record)
+        if self.bar is not None:
+            self.bar.update(1)
+        return True
+
+
+def _run_local(agent: Agent, config: EvalConfig, pending: list[EvalItem], writer: RecordWriter) -> dict[str, Any]:
+    evaluator = Evaluator(agent, config)
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=config.concurrency, thread_name_prefix="eval") as pool:
+        futures: set[Future[dict[str, Any]]] = {pool.submit(evaluator.record, item) for item in pending}
+        while futures:
+            finished, futures = wait(futures, return_when=FIRST_COMPLETED)
+            for future in finished:
+                writer.write(future.result())
+    run_s = time.perf_counter() - started
+    return {"endpoints": endpoint_stats(agent), "threads": config.concurrency, "run_s": run_s}
+
+
+def _load(dataset: str | Path | Sequence[EvalItem], config: EvalConfig) -> tuple[list[EvalItem], str, str | None]:
+    if isinstance(dataset, (str, Path)):
+        items, facts = load_dataset(dataset, images=config.images, fmt=config.format)
+        if facts["needs_no_metadata"] and config.use_metadata:
+            raise ConfigError("a folder of geotagged photos takes its truth from EXIF: metadata use must stay off")
+        return items, str(dataset), facts["kind"]
+    return list(dataset), "<items>", None
+
+
 def run_eval(
     dataset: str | Path | Sequence[EvalItem],
     config: EvalConfig,
@@ -284,16 +410,14 @@ def run_eval(
     """Evaluate every item not already in ``config.out/results.jsonl``, then summarise all."""
     if config.concurrency < 1:
         raise ConfigError("concurrency must be >= 1")
+    if config.engine not in ENGINES:
+        raise ConfigError(f"unknown engine {config.engine!r}; choose from {', '.join(ENGINES)}")
+    if config.engine == "ray" and agent is not None:
+        raise ConfigError("the ray engine builds one Agent per actor from the config; pass no agent")
     unknown = set(config.ablations) - set(ABLATIONS)
     if unknown:
         raise ConfigError(f"unknown ablation(s) {', '.join(sorted(unknown))}; choose from {', '.join(ABLATIONS)}")
-    if isinstance(dataset, (str, Path)):
-        items, facts = load_dataset(dataset)
-        name = str(dataset)
-        if facts["needs_no_metadata"] and config.use_metadata:
-            raise ConfigError("a folder of geotagged photos takes its truth from EXIF: metadata use must stay off")
-    else:
-        items, name = list(dataset), "<items>"
+    items, name, kind = _load(dataset, config)
     if config.limit is not None:
         items = items[: config.limit]
     config.out.mkdir(parents=True, exist_ok=True)
@@ -306,34 +430,33 @@ def run_eval(
     (config.out / "traces").mkdir(exist_ok=True)
     sink = ResultsFile(results)
     pending = [item for item in items if item.id not in sink.done]
-    disabled = [kind for flag in config.ablations for kind in ABLATIONS[flag]]
-    if agent is None:
-        spec = config.model_spec()
-        agent = Agent(disable=disabled, model=spec or "", model_options=config.model_options if spec else None)
-    evaluator = Evaluator(agent, config)
     bar = _progress(len(pending), sys.stderr.isatty() if progress is None else progress)
-    with ThreadPoolExecutor(max_workers=config.concurrency, thread_name_prefix="eval") as pool:
-        futures: set[Future[dict[str, Any]]] = {pool.submit(evaluator.record, item) for item in pending}
-        while futures:
-            finished, futures = wait(futures, return_when=FIRST_COMPLETED)
-            for future in finished:
-                record = future.result()
-                sink.append(record)
-                if on_record:
-                    on_record(record)
-                if bar is not None:
-                    bar.update(1)
-    if bar is not None:
-        bar.close()
-    wanted = {item.id for item in items}
-    records = [r for r in read_results(results) if r["id"] in wanted]
+    writer = RecordWriter(config.out, sink, on_record, bar)
+    try:
+        if config.engine == "ray":
+            from .ray_engine import run_ray
+
+            facts = run_ray(config, pending, writer)
+        else:
+            facts = _run_local(agent or build_agent(config), config, pending, writer)
+    finally:
+        if bar is not None:
+            bar.close()
+    order = {item.id: index for index, item in enumerate(items)}
+    # in the dataset's order, whatever order items finished in: reports do not depend on the engine
+    records = sorted((r for r in read_results(results) if r["id"] in order), key=lambda r: order[r["id"]])
     from .report import summarize_records, write_report
 
     summary = summarize_records(
         records, coverage_method="semantic" if config.semantic else "lexical", base_dir=config.out
     )
     summary["dataset"] = name
+    if kind is not None:
+        summary["benchmark"] = kind
     summary["settings"] = config.identity()
+    summary["online"] = config.online
+    if facts.get("endpoints"):
+        summary["endpoints"] = facts["endpoints"]
     (config.out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
     files = write_report(records, summary, config.out)
-    return EvalOutcome(records, summary, files, skipped_done=len(items) - len(pending))
+    return EvalOutcome(records, summary, files, skipped_done=len(items) - len(pending), engine=facts)

@@ -27,6 +27,7 @@ from tools.gazetteer import Gazetteer
 from tools.normalize import is_unspaced_char
 
 from .fonts import cjk_font, latin_font
+from .resources import gazetteer as eval_gazetteer
 
 KINDS = ("welcome", "direction", "shop_phone", "street", "phone_only", "tiny_name", "distractor")
 _STREET_WORDS = {
@@ -239,7 +240,7 @@ def generate(n: int, seed: int, out: Path, min_population: int = 100_000) -> lis
     from tools.gazetteer import _geonames_dir
 
     rng = random.Random(seed)
-    gaz = Gazetteer()
+    gaz = eval_gazetteer()
     gaz.countries()
     big = np.flatnonzero(gaz.city_population >= min_population)
     by_country: dict[str, list[int]] = {}

@@ -58,6 +58,7 @@ __all__ = [
     "parse_trace_lines",
     "read_trace",
     "to_json",
+    "trace_from_records",
 ]
 
 _VERSIONED_PACKAGES = (
@@ -470,6 +471,11 @@ def parse_trace_lines(lines: list[str], source: str = "<trace>") -> Trace:
         else:
             trace.steps.append(step)
     return trace
+
+
+def trace_from_records(records: list[dict[str, Any]], source: str = "<trace>") -> Trace:
+    """Parse the raw records of an in-memory run (``Location.trace``) like a trace file."""
+    return parse_trace_lines([json.dumps(r) for r in records], source)
 
 
 def read_trace(path: str | Path) -> Trace:

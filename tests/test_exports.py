@@ -21,6 +21,7 @@ from graphs.trace import read_trace
 from tools.geo import EARTH_RADIUS_KM, haversine_km
 
 LISBON = Path(__file__).resolve().parent.parent / "examples" / "lisbon_street.jpg"
+V1 = Path(__file__).resolve().parent / "fixtures" / "traces_v1"
 KML = "{http://www.opengis.net/kml/2.2}"
 GPS = (-33.856800, 151.215300)  # Sydney Opera House
 
@@ -159,7 +160,48 @@ def test_exports_accept_a_location_a_trace_or_its_path(runs):
     trace = read_trace(loc.trace_path)
     assert to_geojson(loc) == to_geojson(trace) == to_geojson(loc.trace_path)
     assert solution_text(loc) == solution_text(trace) == solution_text(Path(loc.trace_path))
-    assert as_location(trace).model_dump() == Location.model_validate(trace.footer["result"]).model_dump()
+    from_trace = as_location(trace)
+    assert from_trace.model_dump(exclude=Location.RUN_FIELDS) == loc.model_dump(exclude=Location.RUN_FIELDS)
+    assert from_trace.run_id == loc.run_id == trace.run_id and from_trace.trace_path == loc.trace_path
+
+
+def test_exports_accept_an_in_memory_trace():
+    loc = Agent().locate(LISBON, use_metadata=False)
+    assert loc.trace and loc.trace[0]["type"] == "header"
+    assert to_geojson(loc) == to_geojson(loc.model_dump(exclude={"trace"}))
+    assert solution_text(loc).startswith("1. Reading the text in the image finds")
+    assert "could not be made" in solution_text(loc)  # the failed searches, read from the typed steps
+
+
+@pytest.mark.parametrize("name", ["heuristic_lisbon", "model_lisbon"])
+def test_version_1_traces_export(name, capsys):
+    path = V1 / f"{name}.jsonl"
+    trace = read_trace(path)
+    loc = as_location(path)
+    assert loc.answered and loc.run_id == trace.run_id
+    assert loc.model_dump(exclude=Location.RUN_FIELDS) == Location.model_validate(trace.final.result).model_dump(
+        exclude=Location.RUN_FIELDS
+    )
+    (answer,) = features(to_geojson(path), "answer")
+    assert answer["geometry"]["coordinates"] == [round(loc.lon, 6), round(loc.lat, 6)]
+    text = solution_text(path)
+    assert '"RUA AUGUSTA"' in text and "a web search for" in text and "could not be made" in text
+    assert main(["trace", "export", str(path), "--format", "kml"]) == 0
+    ET.fromstring(capsys.readouterr().out)
+
+
+def test_unfinished_version_1_trace_keeps_its_evidence(tmp_path):
+    lines = (V1 / "heuristic_lisbon.jsonl").read_text().splitlines()
+    cut = tmp_path / "cut.jsonl"
+    cut.write_text("\n".join(lines[:-1]) + "\n")
+    partial = as_location(cut)
+    assert not partial.answered and "did not finish" in partial.reason
+    assert [e.value for e in partial.evidence][:4] == [
+        "RUA AUGUSTA",
+        "LISBOA",
+        "PASTELARIA CENTRAL",
+        "Tel. 213 420 815",
+    ]
 
 
 def test_exif_gps_run_exports(runs):
@@ -188,7 +230,7 @@ def test_unfinished_trace_keeps_its_evidence(runs, tmp_path):
     loc = runs["lisbon"]
     lines = Path(loc.trace_path).read_text().splitlines()
     cut = tmp_path / "cut.jsonl"
-    cut.write_text("\n".join(lines[:-1]) + "\n")  # the footer never got written
+    cut.write_text("\n".join(lines[:-1]) + "\n")  # the final step never got written
     partial = as_location(cut)
     assert not partial.answered and "did not finish" in partial.reason
     assert [(e.id, e.kind, e.value, e.bbox) for e in partial.evidence] == [

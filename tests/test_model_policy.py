@@ -1,7 +1,5 @@
 """ModelPolicy: a model drives the run through tool calls, proposes K samples, consensus answers."""
 
-import json
-
 import pytest
 import test_online
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
@@ -10,6 +8,7 @@ from scripted_model import ScriptedChatModel, call
 from test_online import SEARX_ANSWER, settings_for
 
 from agent import Agent
+from agent.exports import as_trace
 from agent.models.text_chat import TextProtocolChatModel
 from evals.fonts import latin_font
 from tools.errors import ConfigError
@@ -65,11 +64,11 @@ def investigator(messages, tools, kwargs):
 
 
 def steps(location, kind, name=None):
-    return [s for s in location.trace if s.get("kind") == kind and (name is None or s["name"] == name)]
+    return [s for s in as_trace(location).of_kind(kind) if name is None or s.name == name]
 
 
 def proposals(location):
-    return [s for s in steps(location, "candidates") if s["node"] == "propose"]
+    return [s for s in steps(location, "candidates") if s.stage == "proposed"]
 
 
 def test_scripted_model_drives_a_full_loop(street_photo, tmp_path):
@@ -86,13 +85,13 @@ def test_scripted_model_drives_a_full_loop(street_photo, tmp_path):
     assert haversine_km(location.lat, location.lon, *PORTO) < 10
     assert location.confidence > 0.3
     # every tool the model asked for ran, in order, and is in the trace
-    assert [s["name"] for s in steps(location, "tool_call")] == ["crop", "read_text", "web_search"]
-    assert steps(location, "tool_call", "web_search")[0]["output"]["error"] is None
+    assert [s.name for s in steps(location, "tool_call")] == ["crop", "read_text", "web_search"]
+    assert steps(location, "tool_call", "web_search")[0].error is None
     # every model call is in the trace with its raw output: 4 planning turns, 2 more samples
     model_calls = steps(location, "model_call")
-    assert [s["name"] for s in model_calls] == ["model.plan"] * 4 + ["model.propose"] * 2
-    assert all(s["messages_digest"] and s["raw_output"] for s in model_calls)
-    assert "crop" in model_calls[0]["raw_output"]
+    assert [s.name for s in model_calls] == ["model.plan"] * 4 + ["model.propose"] * 2
+    assert all(s.messages_digest and s.raw_output for s in model_calls)
+    assert "crop" in model_calls[0].raw_output
     # the crop reached the model as an image in a following user turn, its OCR as a tool message
     second = model.calls[1]["messages"]
     crop_turn = second[-1]
@@ -101,7 +100,7 @@ def test_scripted_model_drives_a_full_loop(street_photo, tmp_path):
     third = model.calls[2]["messages"]
     assert any(isinstance(m, ToolMessage) and "Santa Catarina" in m.content for m in third)
     # K proposals: sample 0 reuses the model's own answer, samples 1-2 are sampled at T with seeds
-    assert sorted(s["name"] for s in proposals(location)) == ["model[0]", "model[1]", "model[2]"]
+    assert sorted(s.name for s in proposals(location)) == ["model[0]", "model[1]", "model[2]"]
     sampled = [c["kwargs"] for c in model.calls if c["tools"] == ["answer"]]
     assert sorted((k["temperature"], k["seed"]) for k in sampled) == [(0.7, 1), (0.7, 2)]
     # consensus outvoted the dissenting sample, which stays a ranked alternative
@@ -120,9 +119,9 @@ def test_hybrid_hands_the_heuristic_evidence_to_the_model(street_photo):
     opening = model.calls[0]["messages"][1]
     text = opening.content[0]["text"]
     assert "Evidence gathered so far" in text and "Santa Catarina" in text
-    kinds = [s["kind"] for s in location.trace if s.get("kind") in ("tool_call", "model_call")]
+    kinds = [s.kind for s in as_trace(location).steps if s.kind in ("tool_call", "model_call")]
     assert kinds.index("tool_call") < kinds.index("model_call")  # the playbook read the text first
-    lanes = {s["name"] for s in proposals(location)}
+    lanes = {s.name for s in proposals(location)}
     assert {"model[0]", "model[1]", "text[0]"} <= lanes
     assert location.city == "Porto"  # a GeoReasoner-style named answer, geocoded offline
 
@@ -137,9 +136,9 @@ def test_malformed_output_is_retried_once_then_recorded(street_photo):
     retry = model.calls[1]["messages"][-1]
     assert isinstance(retry, HumanMessage) and "neither a tool call" in retry.content
     errors = steps(location, "error")
-    assert errors and "without tool call or answer" in json.dumps(errors[0]["output"])
-    model_lanes = [s for s in proposals(location) if s["name"].startswith("model")]
-    assert all(not s["output"]["candidates"] and "no answer" in s["output"]["note"] for s in model_lanes)
+    assert errors and "without tool call or answer" in errors[0].error.message
+    model_lanes = [s for s in proposals(location) if s.name.startswith("model")]
+    assert all(not s.candidates and "no answer" in s.note for s in model_lanes)
     assert location.city == "Lisbon"  # the text lane still answers (hybrid)
 
 
@@ -153,7 +152,7 @@ def test_a_failing_model_never_crashes_the_run(street_photo):
     )
     assert location.lat is None and location.confidence == 0
     assert len(model.calls) == 1  # a failed model is not asked again for the K samples
-    assert "server went away" in json.dumps(steps(location, "error")[0]["output"])
+    assert "server went away" in steps(location, "error")[0].error.message
 
 
 def test_text_protocol_model_with_a_georeasoner_answer(street_photo):
@@ -171,9 +170,9 @@ def test_text_protocol_model_with_a_georeasoner_answer(street_photo):
     location = Agent(model=model, model_options={"hybrid": False, "samples": 1}, disable=["search", "osm"]).locate(
         street_photo, use_metadata=False
     )
-    assert [s["name"] for s in steps(location, "tool_call")] == ["read_text"]
+    assert [s.name for s in steps(location, "tool_call")] == ["read_text"]
     assert location.city == "Porto"
-    assert '"read_text"' in steps(location, "model_call")[0]["raw_output"]
+    assert '"read_text"' in steps(location, "model_call")[0].raw_output
 
 
 def test_tools_without_budget_left_are_not_offered(street_photo):

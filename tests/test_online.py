@@ -8,6 +8,7 @@ from netserver import Reply, ScriptedServer, closed_port
 from PIL import Image, ImageDraw, ImageFont
 
 from agent import Agent
+from agent.exports import as_trace
 from evals.fonts import latin_font
 from tools.geo import haversine_km
 
@@ -81,7 +82,7 @@ def settings_for(overpass_url, searxng_url):
 
 
 def tool_steps(location, *names):
-    return [s for s in location.trace if s.get("kind") == "tool_call" and s["name"] in names]
+    return [s for s in as_trace(location).tool_calls() if s.name in names]
 
 
 def test_map_verified_candidate_ranks_first_and_is_cited(street_photo, tmp_path):
@@ -101,10 +102,10 @@ def test_map_verified_candidate_ranks_first_and_is_cited(street_photo, tmp_path)
     assert osm and osm[0].provenance == "https://www.openstreetmap.org/way/27235432"
     assert online.candidates[0].details.get("place_kind") == "osm_feature"
     searches = tool_steps(online, "web_search")
-    assert searches and '"Rua de Santa Catarina"' in searches[0]["arguments"]["query"]
+    assert searches and '"Rua de Santa Catarina"' in searches[0].arguments["query"]
     assert any(e.kind == "search_hit" and e.provenance.startswith("https://www.visitporto") for e in online.evidence)
     verified = tool_steps(online, "osm_verify")
-    assert any(abs(s["arguments"]["lat"] - 41.15) < 0.2 for s in verified)  # Porto was checked, among others
+    assert any(abs(s.arguments["lat"] - 41.15) < 0.2 for s in verified)  # Porto was checked, among others
     # the egress record lists every request that left, with what it carried
     assert len(online.egress) == requests and online.online
     assert {r.service for r in online.egress} == {"searxng", "overpass"}
@@ -138,10 +139,10 @@ def test_failing_services_do_not_sink_the_run(street_photo, tmp_path, overpass, 
         ).locate(street_photo, use_metadata=False)
     assert location.city == "Lisbon"  # the run answers from the text it read
     assert {e.kind for e in location.evidence} >= {"ocr_text", "place_name"}
-    failed = [s for s in tool_steps(location, "web_search", "osm_verify") if s["observation"]["error"]]
+    failed = [s for s in tool_steps(location, "web_search", "osm_verify") if s.error]
     assert failed
     if error != "timeout":
-        assert any(error in s["observation"]["error"] for s in failed)
+        assert any(error in s.error for s in failed)
     assert any(r.outcome.startswith("failed") for r in location.egress)
 
 
@@ -160,7 +161,7 @@ def test_offline_costs_one_fast_probe(street_photo):
     location = agent_offline.locate(street_photo, use_metadata=False)
     elapsed = time.perf_counter() - started
     online_calls = tool_steps(location, "web_search", "osm_verify", "osm_search")
-    assert online_calls and all(s["observation"]["error"].startswith("offline") for s in online_calls)
+    assert online_calls and all(s.error.startswith("offline") for s in online_calls)
     assert not tool_steps(location, "osm_verify")  # after the first "offline", no further service is tried
     assert elapsed <= baseline + 1.5 + 0.5  # one probe's timeout plus noise
     assert location.city == disabled.city

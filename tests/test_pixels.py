@@ -7,6 +7,7 @@ import pytest
 from helpers import PHOTOS
 from PIL import Image, ImageDraw, ImageFont
 
+from agent.exports import as_trace
 from evals.fonts import cjk_font, latin_font
 from tools.geo import haversine_km
 
@@ -41,7 +42,7 @@ def test_example_image_is_located_from_its_signs(agent):
     assert 1100 < box[0] < 1200 and 500 < box[1] < 530 and texts["LISBOA"].image == "img:0"
     cited = {e.kind for e in location.supporting_evidence()}
     assert {"place_name", "ocr_text"} <= cited
-    assert any(s.get("name") == "read_text" for s in location.trace)
+    assert any(s.name == "read_text" for s in as_trace(location).tool_calls())
 
 
 @pytest.mark.skipif(cjk_font() is None, reason="no CJK font installed (fonts-wqy-microhei)")

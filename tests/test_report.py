@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ from PIL import Image
 
 from evals.report import summarize_records, write_report
 from graphs.trace import TraceRecorder
-from tools.evidence import Evidence, GeoRef, ToolSource
+from tools.evidence import Evidence, GeoRef, Observation, ToolSource
 
 PARIS = (48.8566, 2.3522)
 LYON = (45.764, 4.8357)
@@ -46,9 +47,10 @@ def _place(name: str, point: tuple[float, float], country: str) -> dict:
 
 def _trace(path, tools: list[str]) -> str:
     recorder = TraceRecorder(path)
-    recorder.header(images=[], config={})
+    kinds = {"read_text": "ocr", "analyze_text": "text"}
+    recorder.header(images=[], config={}, tools=[{"name": n, "kind": k, "online": False} for n, k in kinds.items()])
     for name in tools:
-        recorder.step("act", "tool_call", name, arguments={}, output={"text": "ok"})
+        recorder.tool_call("act", name, arguments={}, observation=Observation(tool=name, text="ok"), tool_kind=None)
     recorder.close("ok")
     return str(path)
 
@@ -245,3 +247,16 @@ def test_lines_crossing_the_antimeridian_are_split():
     (xs1, ys1), (xs2, ys2) = parts
     assert xs1 == [170.0, 180.0] and xs2 == [-180.0, -170.0] and ys1[1] == ys2[0] == pytest.approx(60.0)
     assert _segments((0.0, 10.0), (5.0, 20.0)) == [([10.0, 20.0], [0.0, 5.0])]
+
+
+def test_tool_use_is_read_from_version_1_and_version_2_traces(tmp_path, gazetteer):
+    """A results file may point at traces written before and after the format change."""
+    lisbon = (38.7107, -9.1366)
+    old = Path(__file__).resolve().parent / "fixtures" / "traces_v1" / "heuristic_lisbon.jsonl"
+    new = _trace(tmp_path / "new.jsonl", ["read_text", "analyze_text"])
+    answer = _prediction(lisbon, 0.6, [])
+    records = [_record("old", lisbon, answer, trace_path=str(old)), _record("new", lisbon, answer, trace_path=new)]
+    tools = summarize_records(records, coverage_method="lexical", gazetteer=gazetteer)["tool_calls"]
+    assert tools["n"] == 2 and tools["mean_total"] == pytest.approx(3.0)  # 4 calls in the old run, 2 in the new
+    assert tools["mean_by_tool"] == pytest.approx({"read_text": 1.0, "analyze_text": 1.0, "web_search": 1.0})
+    assert tools["mean_by_kind"] == pytest.approx({"ocr": 1.0, "text": 1.0, "search": 1.0})

@@ -39,7 +39,7 @@ def test_concurrent_items_do_not_mix(tmp_path):
         assert record["distance_km"] < 0.1  # each answer is its own photo's GPS
         trace = read_trace(record["trace_path"])
         image_hash = hashlib.sha256((tmp_path / row["image"]).read_bytes()).hexdigest()
-        assert trace.header["images"][0]["sha256"] == image_hash
+        assert trace.header.images[0]["sha256"] == image_hash
         assert trace.finished
     for name in ("results.jsonl", "summary.json", "report.md", "error_cdf.png", "world_map.png", "run.json"):
         assert (tmp_path / "out" / name).exists(), name
@@ -132,3 +132,42 @@ def test_evaluating_a_served_model_and_the_no_model_ablation(tmp_path, monkeypat
     identity = json.loads((out / "run.json").read_text())["identity"]
     assert identity["model"] == spec and identity["model_options"] == {"hybrid": False, "samples": 1}
     assert "model" not in json.loads((tmp_path / "ablated" / "run.json").read_text())["identity"]
+
+
+def test_an_eval_process_loads_one_gazetteer(tmp_path, monkeypatch):
+    """The agent's tools, judging, the report's maps and the error taxonomy all use one
+    gazetteer: the agent's, adopted by the runner (a fresh process is simulated)."""
+    from evals import resources
+    from tools import gazetteer as gazetteer_module
+    from tools.base import SharedResources
+
+    made = []
+    original = gazetteer_module.Gazetteer.__init__
+
+    def counting(self, *args, **kwargs):
+        made.append(self)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(gazetteer_module.Gazetteer, "__init__", counting)
+    monkeypatch.setattr(gazetteer_module, "_SHARED", None)
+    monkeypatch.setattr(resources, "_resources", SharedResources())
+    dataset, _ = photo_set(tmp_path, 2)
+    outcome = run_eval(dataset, EvalConfig(out=tmp_path / "out", use_metadata=True), progress=False)
+    assert len(outcome.records) == 2 and all(r["prediction"]["lat"] is not None for r in outcome.records)
+    assert (tmp_path / "out" / "world_map.png").exists()
+    assert len(made) == 1 and resources.gazetteer() is made[0]
+
+
+def test_items_whose_names_fold_together_get_their_own_traces(tmp_path):
+    folder = tmp_path / "photos"
+    (folder / "sub").mkdir(parents=True)
+    for index, name in enumerate(("sub/x.jpg", "sub x.jpg", "sub_x.jpg")):
+        (folder / name).write_bytes(jpeg_with_gps(10 + index, 20 + index))
+    outcome = run_eval(folder, EvalConfig(out=tmp_path / "out", concurrency=3), progress=False)
+    paths = {record["trace_path"] for record in outcome.records}
+    assert len(outcome.records) == 3 and len(paths) == 3
+    for record in outcome.records:
+        trace = read_trace(record["trace_path"])  # every line valid: one writer per file
+        assert trace.finished and trace.header.images[0]["path"].endswith(record["id"])
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["online"] is False

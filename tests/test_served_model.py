@@ -7,6 +7,7 @@ import test_online
 
 from agent import Agent
 from agent.cli import main
+from agent.exports import as_trace
 from agent.models.served import ServedChatModel
 from evals.fonts import latin_font
 from evals.openai_stub import OpenAIStubServer, StubReply
@@ -72,7 +73,7 @@ def test_native_tool_calls_with_images(street_photo):
     # one more sample was asked with only the answer tool, at the sampling temperature, seeded
     sampled = [r for r in requests if tool_names(r) == ["answer"]]
     assert len(sampled) == 1 and sampled[0]["temperature"] == 0.7 and sampled[0]["seed"] == 1
-    calls = [s for s in location.trace if s.get("kind") == "model_call"]
+    calls = as_trace(location).of_kind("model_call")
     assert len(calls) == len(requests) == 4
 
 
@@ -100,8 +101,8 @@ def test_a_server_refusing_tools_gets_the_text_protocol(street_photo):
     assert haversine_km(location.lat, location.lon, *PORTO) < 5
     assert "tools" in requests[0] and all("tools" not in r for r in requests[1:])  # refused once, then remembered
     assert model.describe()["tool_protocol"] == "text"
-    read = [s for s in location.trace if s.get("kind") == "tool_call"]
-    assert [s["name"] for s in read] == ["read_text"]
+    read = as_trace(location).tool_calls()
+    assert [s.name for s in read] == ["read_text"]
     # the tool result went back as a user turn in the protocol's form
     assert any("<tool_response" in json.dumps(m) and m["role"] == "user" for m in requests[-1]["messages"])
 
@@ -125,8 +126,8 @@ def test_a_server_error_is_recorded_not_raised(street_photo):
             street_photo, use_metadata=False
         )
     assert location.lat is None
-    errors = [s for s in location.trace if s.get("kind") == "error"]
-    assert errors and "overloaded" in json.dumps(errors[0]["output"])
+    errors = as_trace(location).of_kind("error")
+    assert errors and "overloaded" in json.dumps(errors[0].stable())
 
 
 def test_cli_locate_with_a_served_model(street_photo, capsys):

@@ -21,6 +21,10 @@ from agent.sft.distill import distill_traces, tool_rounds
 from agent.sft.teacher import clean_reasoning
 from graphs.policies.model_prompt import SYSTEM_PROMPT
 from graphs.trace import TraceRecorder, read_trace
+from tools.evidence import Observation
+
+LISBON = Path(__file__).resolve().parent.parent / "examples" / "lisbon_street.jpg"
+V1 = Path(__file__).resolve().parent / "fixtures" / "traces_v1"
 
 
 def _answer(text: str) -> dict:
@@ -279,10 +283,10 @@ def test_distill_real_run_into_tool_dialogue(recorded_run, tmp_path: Path) -> No
     messages = example["messages"]
     trace = read_trace(trace_path)
     rounds = tool_rounds(trace)
-    assert rounds and rounds[0][0]["name"] == "read_metadata"
+    assert rounds and rounds[0][0].name == "read_metadata"
 
     system = messages[0]["content"]
-    used = {step["name"] for r in rounds for step in r}
+    used = {step.name for r in rounds for step in r}
     for name in used:
         assert f"- {name}:" in system, f"the tools prompt describes {name}"
     assert "web_search" not in used or "- web_search:" in system
@@ -292,16 +296,16 @@ def test_distill_real_run_into_tool_dialogue(recorded_run, tmp_path: Path) -> No
     assert [m["role"] for m in messages[2:]] == ["assistant", "user"] * len(rounds) + ["assistant"]
     for (call_turn, response_turn), steps in zip(zip(messages[2:-1:2], messages[3:-1:2]), rounds):
         parsed = parse_reply(call_turn["content"])
-        assert [c["name"] for c in parsed.tool_calls] == [s["name"] for s in steps]
-        assert [c["args"] for c in parsed.tool_calls] == [s["arguments"] for s in steps]
-        assert [b["text"].split('"')[1] for b in response_turn["content"]] == [s["name"] for s in steps]
+        assert [c["name"] for c in parsed.tool_calls] == [s.name for s in steps]
+        assert [c["args"] for c in parsed.tool_calls] == [s.arguments for s in steps]
+        assert [b["text"].split('"')[1] for b in response_turn["content"]] == [s.name for s in steps]
     assert "GPS 48.856600, 2.352200" in messages[3]["content"][0]["text"]
 
     answer = _answer(messages[-1]["content"])
-    result = trace.footer["result"]
+    result = trace.final.result
     assert answer["candidates"][0]["lat"] == pytest.approx(result["lat"], abs=1e-6)
     assert "Paris" in answer["candidates"][0]["label"] and answer["thinking"] == result["summary"]
-    assert example["meta"]["error_km"] < 1 and example["meta"]["run_id"] == trace.header["run_id"]
+    assert example["meta"]["error_km"] < 1 and example["meta"]["run_id"] == trace.run_id
     with Image.open(tmp_path / "ds" / example["images"][0]) as im:
         assert max(im.size) == 64
 
@@ -311,7 +315,7 @@ def test_distill_skips_and_counts_by_reason(recorded_run, tmp_path: Path) -> Non
     lines = trace_path.read_text().splitlines()
     (tmp_path / "unfinished.jsonl").write_text("\n".join(lines[:-1]) + "\n")
     footer = json.loads(lines[-1])
-    failed = {**footer, "status": "error", "error": "RunError: boom"}
+    failed = {**footer, "status": "error", "error": {"message": "RunError: boom"}}
     (tmp_path / "failed.jsonl").write_text("\n".join([*lines[:-1], json.dumps(failed)]) + "\n")
     unanswered = {**footer, "result": {**footer["result"], "lat": None, "lon": None, "reason": "no evidence"}}
     (tmp_path / "unanswered.jsonl").write_text("\n".join([*lines[:-1], json.dumps(unanswered)]) + "\n")
@@ -349,16 +353,17 @@ def test_distill_names_crops_by_handle_and_drops_mistaken_calls(tmp_path: Path) 
     info = {"handle": "img:0", "width": 320, "height": 240, "sha256": load_image(image).sha256, "source": str(image)}
     recorder = TraceRecorder(tmp_path / "run.jsonl", "r1")
     recorder.header(images=[info], config={"question": "Which city is this?", "hint": {"text": None}})
-    recorder.step("plan", "decision", "act", output={"tool_calls": []})
+    recorder.decision("plan", "act", output={"tool_calls": []})
     crop_args = {"image": "img:0", "box": [0.1, 0.1, 0.5, 0.5]}
-    crop_out = {"text": "img:1: crop of img:0", "images": ["img:1"]}
-    recorder.step("act", "tool_call", "crop", arguments=crop_args, output=crop_out, images=["img:1"])
-    bad = {"text": "error: unknown tool 'teleport'", "error": "unknown tool 'teleport'; available: crop"}
-    recorder.step("act", "tool_call", "teleport", arguments={}, output=bad, error=bad["error"])
-    recorder.step("plan", "decision", "act", output={})
-    ocr_out = {"text": "img:1 text: 'Alexanderplatz'"}
-    recorder.step("act", "tool_call", "read_text", arguments={"image": "img:1"}, output=ocr_out)
-    recorder.step("verify", "tool_call", "osm_verify", arguments={"name": "x"}, output={"text": "checked"})
+    crop_out = Observation(tool="crop", text="img:1: crop of img:0", images=["img:1"])
+    recorder.tool_call("act", "crop", arguments=crop_args, observation=crop_out, tool_kind="image")
+    bad = Observation(tool="teleport", error="unknown tool 'teleport'; available: crop")
+    recorder.tool_call("act", "teleport", arguments={}, observation=bad, tool_kind=None)
+    recorder.decision("plan", "act", output={})
+    ocr_out = Observation(tool="read_text", text="img:1 text: 'Alexanderplatz'")
+    recorder.tool_call("act", "read_text", arguments={"image": "img:1"}, observation=ocr_out, tool_kind="ocr")
+    checked = Observation(tool="osm_verify", text="checked")
+    recorder.tool_call("verify", "osm_verify", arguments={"name": "x"}, observation=checked, tool_kind="osm")
     result = {
         "lat": 52.5219,
         "lon": 13.4132,
@@ -382,6 +387,29 @@ def test_distill_names_crops_by_handle_and_drops_mistaken_calls(tmp_path: Path) 
     assert "osm_verify" not in json.dumps(messages), "checks the graph made itself are not the model's calls"
     assert example["images"] == ["images/run-r1.jpg"]
     assert _answer(messages[-1]["content"])["candidates"][0]["label"] == "Berlin, Germany"
+
+
+@pytest.mark.parametrize("name", ["heuristic_lisbon", "model_lisbon"])
+def test_distill_version_1_traces_copied_from_another_machine(name: str, tmp_path: Path) -> None:
+    """A v1 trace names its image by the other machine's paths; beside the trace it is found."""
+    copied = tmp_path / "runs"
+    copied.mkdir()
+    shutil.copy(V1 / f"{name}.jsonl", copied / "run.jsonl")
+    shutil.copy(LISBON, copied / "lisbon_street.jpg")
+    trace = read_trace(copied / "run.jsonl")
+    report = distill_traces([copied], {trace.run_id: (38.7107, -9.1366)}, tmp_path / "ds", size=64)
+    assert report.examples == 1, report.summary()
+    (example,) = load_examples(tmp_path / "ds")
+    messages = example["messages"]
+    calls = [c["name"] for m in messages[2:-1:2] for c in parse_reply(m["content"]).tool_calls]
+    assert calls[:2] == ["read_text", "analyze_text"] and "web_search" in calls
+    searched = next(b["text"] for m in messages[3::2] for b in m["content"] if "web_search" in b["text"])
+    assert "failed: offline" in searched  # a failed call is answered with its error, as it was live
+    if name == "model_lisbon":
+        assert "crop" in calls and any(
+            b["text"] == "Images produced by the tools: img:1." for m in messages[3::2] for b in m["content"]
+        )
+    assert _answer(messages[-1]["content"])["candidates"][0]["lat"] == pytest.approx(trace.final.result["lat"])
 
 
 # ---------------------------------------------------------------------------- CLI

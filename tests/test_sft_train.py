@@ -16,6 +16,7 @@ pytest.importorskip("trl")
 from PIL import Image, ImageDraw
 
 from agent.cli import main
+from agent.exports import as_trace
 from agent.models.hf_runtime import TransformersRuntime
 from agent.models.tiny import build_tiny_vlm
 from agent.sft.config import TrainConfig, load_config
@@ -133,8 +134,8 @@ def test_training_lowers_loss_and_the_adapter_serves(tiny_model: Path, dataset: 
     )
     location = agent.locate(dataset / example["images"][0], use_metadata=False)
     assert agent.policy.describe()["model"]["adapter"] == str(stage.adapter)
-    model_calls = [s for s in location.trace if s.get("kind") == "model_call"]
-    assert model_calls and all(isinstance(s["raw_output"], str) for s in model_calls)
+    model_calls = as_trace(location).of_kind("model_call")
+    assert model_calls and all(isinstance(s.raw_output, str) for s in model_calls)
 
 
 def test_resume_continues_the_step_count(tiny_model: Path, dataset: Path, tmp_path: Path) -> None:

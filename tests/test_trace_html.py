@@ -14,8 +14,10 @@ from agent.cli import main
 from agent.trace_html import image_registry, provenance_link, render_html
 from graphs.policies.scripted import ScriptedPolicy
 from graphs.trace import read_trace
+from tools.errors import TraceError
 
 LISBON = Path(__file__).resolve().parent.parent / "examples" / "lisbon_street.jpg"
+V1 = Path(__file__).resolve().parent / "fixtures" / "traces_v1"
 HOSTILE = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2"> & </li>'
 #: zoom into the street sign, read it there, then a rotated copy (no pixel map back) and read that
 CROP_SCRIPT = [
@@ -125,7 +127,7 @@ def test_hostile_text_is_shown_not_run(runs, open_page, tmp_path):
         result["summary"] = HOSTILE
         result["candidates"][0]["label"] = HOSTILE
         read = next(r for r in records if r.get("name") == "read_text")
-        read["output"]["text"] = HOSTILE
+        read["observation"]["text"] = HOSTILE
         records[0]["images"][0]["source"] = HOSTILE
 
     page_text = render_html(edited_copy(loc.trace_path, tmp_path / "hostile.jsonl", poison))
@@ -217,3 +219,63 @@ def test_cli_html(runs, tmp_path, capsys):
     assert out.read_text().startswith("<!DOCTYPE html>") and f"wrote {out}" in capsys.readouterr().out
     assert main(["trace", "html", str(tmp_path / "nope.jsonl")]) == 1
     assert capsys.readouterr().err.startswith("geosleuth: error: trace not found")
+
+
+def _image_step(records, handle):
+    return next(r for r in records if r.get("kind") == "image" and r.get("handle") == handle)
+
+
+def test_registry_takes_pixel_maps_from_the_image_steps(runs, tmp_path):
+    """The report uses what the run recorded about each image, not a reconstruction."""
+
+    def remap(records):
+        _image_step(records, "img:1")["to_root"] = [0.25, 0.25, 10.0, 20.0]
+
+    edited = read_trace(edited_copy(runs["crops"].trace_path, tmp_path / "remap.jsonl", remap))
+    entry = image_registry(edited)["img:1"]
+    assert entry.to_root == (0.25, 0.25, 10.0, 20.0)
+    made_by = next(s for s in edited.tool_calls() if s.name == "zoom").index
+    assert entry.step == made_by and entry.parent == "img:0"
+
+
+def test_a_crafted_huge_zoom_is_refused_before_allocating(runs, tmp_path, capsys):
+    def huge(records):
+        step = _image_step(records, "img:1")
+        step["width"] = step["height"] = 30000
+
+    crafted = edited_copy(runs["crops"].trace_path, tmp_path / "huge.jsonl", huge)
+    with pytest.raises(TraceError, match=r"img:1 is recorded as 30000x30000 pixels"):
+        render_html(crafted)
+    assert main(["trace", "html", str(crafted), "-o", str(tmp_path / "huge.html")]) == 1
+    assert "geosleuth: error:" in capsys.readouterr().err and not (tmp_path / "huge.html").exists()
+
+
+def test_a_crop_box_past_the_image_is_clamped(runs, tmp_path):
+    def past(records):
+        step = _image_step(records, "img:1")
+        step["operation"]["box"] = [-5e9, -5e9, 5e9, 5e9]
+
+    text = render_html(edited_copy(runs["crops"].trace_path, tmp_path / "past.jsonl", past))
+    assert text.count("data:image/jpeg;base64,") == 3
+    assert "re-derived (approximately" in text  # made from the clamped box, so not the recorded pixels
+
+    def not_a_box(records):
+        _image_step(records, "img:1")["operation"]["box"] = [0, 0, float("inf"), 10]
+
+    text = render_html(edited_copy(runs["crops"].trace_path, tmp_path / "inf.jsonl", not_a_box))
+    assert "not shown: cannot redo operation &#x27;zoom&#x27;" in text
+    assert text.count("data:image/jpeg;base64,") == 1  # the photo; the zoom and the copy made of it are not
+
+
+@pytest.mark.parametrize("name", ["heuristic_lisbon", "model_lisbon"])
+def test_version_1_traces_render(name, tmp_path):
+    trace = read_trace(V1 / f"{name}.jsonl")
+    assert trace.header.source_version == 1
+    registry = image_registry(trace)
+    text = render_html(trace, image_dirs=[LISBON.parent])
+    assert "re-read from" in text and "sha256 verified" in text
+    assert text.count('<tr class="step') == len(trace.steps)
+    if name == "model_lisbon":  # the model cropped img:0: the crop is re-derived and framed on the photo
+        assert registry["img:1"].to_root == pytest.approx((1.0, 1.0, 480.0, 320.0))
+        assert "re-derived, pixels verified" in text and text.count('<rect class="crop"') == 1
+        assert text.count("data:image/jpeg;base64,") == 2

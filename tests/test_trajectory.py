@@ -6,6 +6,7 @@ import json
 import re
 import unicodedata
 import warnings
+from pathlib import Path
 
 import pytest
 from helpers import SHARED_DATA
@@ -26,6 +27,7 @@ from tools.errors import ConfigError
 from tools.evidence import Evidence, GeoRef, ToolSource
 
 GEOBROWSE = SHARED_DATA / "geobrowse" / "level1.jsonl"
+V1 = Path(__file__).resolve().parent / "fixtures" / "traces_v1"
 
 
 # ---------------------------------------------------------------------------- split_steps
@@ -244,7 +246,7 @@ def test_coverage_share_of_a_whole_solution_and_the_summary_option():
 
 
 def test_semantic_request_without_the_model_falls_back_to_lexical(monkeypatch):
-    monkeypatch.setattr(trajectory, "semantic_available", lambda: False)
+    monkeypatch.setattr(trajectory.coverage, "semantic_available", lambda: False)
     with pytest.warns(RuntimeWarning, match="lexical"):
         result = step_coverage(["Chinese characters on a sign."], RUN_EVIDENCE, method="semantic")
     assert result.method == "lexical" and result.steps[0].covered
@@ -302,18 +304,59 @@ def test_tool_counts_on_a_real_trace(agent, tmp_path):
     by_tool = sum(v for k, v in counts.items() if k.startswith("tool:"))
     by_kind = sum(v for k, v in counts.items() if k.startswith("kind:"))
     assert by_tool == by_kind == counts["total"]
-    assert counts["errors"] == sum(bool(c.get("error")) for c in calls)
+    assert counts["errors"] == sum(bool(c["observation"].get("error")) for c in calls)
     assert counts["model_calls"] == 0  # the heuristic policy calls no model
 
 
-def test_tool_counts_of_hand_made_steps():
+def test_tool_kinds_come_from_the_trace_not_from_loaded_classes(tmp_path):
+    """A plug-in tool this process never imported is counted under the kind its run recorded,
+    from the step or, for a step that does not say, from the header's tool list."""
+    header = {
+        "type": "header",
+        "format": "geosleuth-trace",
+        "version": 2,
+        "run_id": "r1",
+        "tools": [{"name": "sat_lookup", "kind": "search", "online": True}],
+    }
     steps = [
-        {"type": "step", "kind": "tool_call", "name": "read_text", "error": None},
-        {"type": "step", "kind": "tool_call", "name": "zoom", "error": None},
-        {"type": "step", "kind": "tool_call", "name": "read_text", "error": "budget: no more 'ocr' calls (limit 1)"},
-        {"type": "step", "kind": "tool_call", "name": "mystery_tool", "error": None},
-        {"type": "step", "kind": "model_call", "name": "plan"},
-        {"type": "step", "kind": "evidence", "name": "evidence"},
+        {"type": "step", "index": 0, "kind": "tool_call", "name": "sat_lookup"},
+        {"type": "step", "index": 1, "kind": "tool_call", "name": "street_view", "tool_kind": "osm"},
+    ]
+    path = tmp_path / "plugin.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in [header, *steps]) + "\n")
+    counts = tool_counts(path)
+    assert counts["kind:search"] == 1 and counts["kind:osm"] == 1 and "kind:other" not in counts
+    assert trajectory.tool_kinds(read_trace(path)) == {"sat_lookup": "search", "street_view": "osm"}
+
+
+@pytest.mark.parametrize("name", ["heuristic_lisbon", "model_lisbon"])
+def test_tool_counts_of_version_1_traces(name):
+    trace = read_trace(V1 / f"{name}.jsonl")
+    counts = tool_counts(V1 / f"{name}.jsonl")
+    assert counts["total"] == len(trace.tool_calls()) and counts["kind:other"] if "kind:other" in counts else True
+    assert counts["kind:ocr"] == counts["tool:read_text"] >= 1 and counts["kind:search"] == counts["tool:web_search"]
+    assert counts["errors"] == counts["tool:web_search"] == 2  # offline searches, recorded as failed
+    assert counts["model_calls"] == (4 if name == "model_lisbon" else 0)
+    if name == "model_lisbon":
+        assert counts["kind:image"] == counts["tool:crop"] == 1
+
+
+def test_tool_counts_of_hand_made_steps():
+    refused = {"error": "budget: no more 'ocr' calls (limit 1)"}
+    steps = [
+        {"type": "step", "index": 0, "kind": "tool_call", "name": "read_text", "tool_kind": "ocr"},
+        {"type": "step", "index": 1, "kind": "tool_call", "name": "zoom", "tool_kind": "image"},
+        {
+            "type": "step",
+            "index": 2,
+            "kind": "tool_call",
+            "name": "read_text",
+            "tool_kind": "ocr",
+            "observation": refused,
+        },
+        {"type": "step", "index": 3, "kind": "tool_call", "name": "mystery_tool"},
+        {"type": "step", "index": 4, "kind": "model_call", "name": "plan"},
+        {"type": "step", "index": 5, "kind": "evidence", "name": "evidence"},
     ]
     counts = tool_counts(steps)
     assert counts == {

@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw
 
 from agent import Agent
 from agent.cli import main
+from agent.exports import as_trace
 from agent.models.spec import load_model
 from agent.models.tiny import build_tiny_vlm
 from graphs.answer import AnswerTool
@@ -56,9 +57,9 @@ def test_garbage_output_never_crashes_a_run(tiny_vlm, photo):
         model_options={"device": "cpu", "max_new_tokens": 16, "samples": 2, "hybrid": False},
     )
     location = agent.locate(photo, use_metadata=False)
-    calls = [s for s in location.trace if s.get("kind") == "model_call"]
+    calls = as_trace(location).of_kind("model_call")
     # a planning call and its retry, then each sample and its retry: all recorded with their raw text
-    assert len(calls) == 2 + 2 * 2 and all(isinstance(s["raw_output"], str) for s in calls)
+    assert len(calls) == 2 + 2 * 2 and all(isinstance(s.raw_output, str) for s in calls)
     assert location.lat is None or -90 <= location.lat <= 90  # an answer only if the garbage happened to parse
 
 
@@ -74,8 +75,8 @@ def test_cli_locate_with_the_transformers_backend(tiny_vlm, photo, capsys, monke
 def test_a_missing_model_is_a_clear_error_recorded_in_the_trace(photo, tmp_path):
     agent = Agent(model=f"transformers:{tmp_path / 'nowhere'}", model_options={"hybrid": False, "samples": 1})
     location = agent.locate(photo, use_metadata=False)
-    errors = [s for s in location.trace if s.get("kind") == "error"]
-    assert errors and "ModelError" in json.dumps(errors[0]["output"])
+    errors = as_trace(location).of_kind("error")
+    assert errors and "ModelError" in json.dumps(errors[0].stable())
 
 
 def test_model_benchmark_runs_generation_and_training_on_the_cpu():

@@ -4,7 +4,8 @@
   existing directory means the same;
 * ``openai:MODEL@URL`` (aliases ``vllm:``, ``served:``) — a model on an
   OpenAI-compatible server, e.g. ``vllm:Qwen/Qwen2.5-VL-7B-Instruct@http://127.0.0.1:8000/v1``;
-  ``openai:URL`` takes the first model the server lists.
+  ``openai:URL`` takes the first model the server lists; ``openai:MODEL@URL1,URL2,…`` names
+  replicas of one model, and requests are spread over them.
 """
 
 from __future__ import annotations
@@ -47,13 +48,19 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
     for prefix in SERVED_PREFIXES:
         if text.startswith(prefix):
             rest = text[len(prefix) :].strip()
-            model, url = _split_model_url(rest)
-            if not url.startswith(("http://", "https://")):
-                raise ConfigError(
-                    f"model spec {redact_text(spec)!r}: the server URL must start with http:// or https:// "
-                    "(openai:MODEL@http://host:8000/v1 or openai:http://host:8000/v1)"
-                )
-            return "served", {"base_url": url.rstrip("/"), "model": model or None}
+            model, urls = _split_model_url(rest)
+            listed = [u.strip().rstrip("/") for u in urls.split(",")]
+            for url in listed:
+                if not url.startswith(("http://", "https://")):
+                    raise ConfigError(
+                        f"model spec {redact_text(spec)!r}: each server URL must start with http:// or https:// "
+                        "(openai:MODEL@http://host:8000/v1, openai:http://host:8000/v1, "
+                        "or replicas openai:MODEL@http://a:8000/v1,http://b:8000/v1)"
+                    )
+            options: dict[str, Any] = {"base_url": listed[0], "model": model or None}
+            if len(listed) > 1:
+                options["base_urls"] = listed
+            return "served", options
     if Path(text).expanduser().is_dir():
         return "transformers", {"model_path": str(Path(text).expanduser())}
     raise ConfigError(

@@ -38,7 +38,9 @@ from pathlib import Path
 from typing import Any
 
 from graphs.trace import Trace, read_trace
+from graphs.trace_schema import DecisionStep, ToolCallStep
 from tools.errors import ImageInputError, TraceError
+from tools.evidence import Observation
 from tools.geo import haversine_km
 from tools.images import load_image
 
@@ -164,9 +166,9 @@ def load_truth(source: str | Path | Mapping[str, Any]) -> dict[str, Truth]:
 
 
 def _truth_for(trace: Trace, truth: Mapping[str, Truth]) -> Truth | None:
-    if trace.header.get("run_id") in truth:
-        return truth[trace.header["run_id"]]
-    for image in trace.header.get("images") or []:
+    if trace.run_id in truth:
+        return truth[trace.run_id]
+    for image in trace.header.images:
         for key in (image.get("sha256"), image.get("source")):
             if not key:
                 continue
@@ -203,33 +205,27 @@ def _tool_specs(names: Sequence[str]) -> list[Any]:
     return specs
 
 
-def _response_text(output: Any) -> str:
-    if isinstance(output, Mapping):
-        text = output.get("text")
-        if text:
-            return str(text)
-        if output.get("error"):
-            return f"error: {output['error']}"
-    return "" if output is None else str(output)
+def _response_text(observation: Observation) -> str:
+    if observation.text:
+        return observation.text
+    return f"error: {observation.error}" if observation.error else ""
 
 
-def tool_rounds(trace: Trace) -> list[list[dict[str, Any]]]:
+def tool_rounds(trace: Trace) -> list[list[ToolCallStep]]:
     """The run's tool calls grouped into rounds: ingest's own, then one per planning step."""
-    rounds: list[list[dict[str, Any]]] = []
-    current: list[dict[str, Any]] = []
+    rounds: list[list[ToolCallStep]] = []
+    current: list[ToolCallStep] = []
     key: Any = None
     plan_step: int | None = None
     for step in trace.steps:
-        if step["kind"] == "decision" and step["node"] == "plan":
-            plan_step = step["index"]
+        if isinstance(step, DecisionStep) and step.node == "plan":
+            plan_step = step.index
             continue
-        if step["kind"] != "tool_call" or step["node"] not in _TOOL_NODES:
+        if not isinstance(step, ToolCallStep) or step.node not in _TOOL_NODES:
             continue
-        output = step["output"] if isinstance(step["output"], dict) else {}
-        error = step.get("error") or output.get("error")
-        if error and str(error).startswith(_CALL_MISTAKES):
+        if step.error and step.error.startswith(_CALL_MISTAKES):
             continue
-        step_key = "ingest" if step["node"] == "ingest" else plan_step
+        step_key = "ingest" if step.node == "ingest" else plan_step
         if current and step_key != key:
             rounds.append(current)
             current = []
@@ -251,7 +247,7 @@ def _region(result: Mapping[str, Any]) -> str:
 
 def _opening_text(trace: Trace, roots: list[dict[str, Any]], question: str | None) -> str:
     """The opening user text as the model policy writes it (question, image list, hint)."""
-    config = trace.header.get("config") or {}
+    config = trace.header.config
     asked = question or config.get("question") or QUESTION
     described = []
     for n, info in enumerate(roots):
@@ -280,15 +276,15 @@ def trace_dialogue(
     the images), and for each tool round an assistant turn of calls and a user turn
     whose text blocks are the tool responses (and the handles of images the tools made).
     """
-    result = (trace.footer or {}).get("result") or {}
+    result = (trace.final.result if trace.final else None) or {}
     if result.get("lat") is None or result.get("lon") is None:
         raise ValueError("the run has no answer")
     rounds = tool_rounds(trace)
-    names = list(dict.fromkeys(step["name"] for r in rounds for step in r))
+    names = list(dict.fromkeys(step.name for r in rounds for step in r))
     system = system_prompt
     if names:
         system = f"{system_prompt}\n\n{tools_prompt(_tool_specs(names))}"
-    roots = [i for i in trace.header.get("images") or [] if not i.get("parent")]
+    roots = _roots(trace)
     messages: list[dict[str, Any]] = [
         {"role": "system", "content": system},
         {
@@ -301,10 +297,10 @@ def trace_dialogue(
     ]
     for calls in rounds:
         messages.append(
-            {"role": "assistant", "content": "\n".join(format_tool_call(s["name"], s["arguments"]) for s in calls)}
+            {"role": "assistant", "content": "\n".join(format_tool_call(s.name, s.arguments) for s in calls)}
         )
-        blocks = [{"type": "text", "text": format_tool_response(s["name"], _response_text(s["output"]))} for s in calls]
-        made = [h for s in calls for h in (s.get("images") or []) if isinstance(h, str)]
+        blocks = [{"type": "text", "text": format_tool_response(s.name, _response_text(s.observation))} for s in calls]
+        made = [h for s in calls for h in s.observation.images]
         if made:
             # The served model would see these crops; the trace holds no pixels, so only their handles.
             blocks.append({"type": "text", "text": "Images produced by the tools: " + ", ".join(made) + "."})
@@ -314,6 +310,46 @@ def trace_dialogue(
     )
     messages.append({"role": "assistant", "content": answer})
     return messages
+
+
+def _roots(trace: Trace) -> list[dict[str, Any]]:
+    """The run's input images as its header records them (the images given, not made)."""
+    return [i for i in trace.header.images if isinstance(i, dict) and not i.get("parent")]
+
+
+def _image_places(trace: Trace, info: Mapping[str, Any]) -> list[Path]:
+    """Where a run's input may be now: as given, as resolved when the run read it, and beside
+    the trace (traces copied from another machine keep the other machine's paths)."""
+    places: list[Path] = []
+    for key in ("source", "path"):
+        value = info.get(key)
+        if isinstance(value, str) and value and not value.startswith("<"):
+            places.append(Path(value).expanduser())
+    if trace.path is not None:
+        for place in list(places):
+            places += [trace.path.parent / place, trace.path.parent / place.name]
+    return list(dict.fromkeys(places))
+
+
+def _load_root(trace: Trace, info: Mapping[str, Any]) -> tuple[Any, str | None]:
+    """The run's input image re-read and checked against its recorded SHA-256, or why not."""
+    places = _image_places(trace, info)
+    if not places:
+        return None, f"the run's image {info.get('handle')} was not a file ({info.get('source')})"
+    problem = f"{places[0]} not found"
+    for place in places:
+        if not place.is_file():
+            continue
+        try:
+            loaded = load_image(place)
+        except ImageInputError as exc:
+            problem = str(exc)
+            continue
+        if info.get("sha256") and loaded.sha256 != info["sha256"]:
+            problem = f"{place} has changed since the run (SHA-256 differs)"
+            continue
+        return loaded, None
+    return None, problem
 
 
 def _trace_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -367,15 +403,15 @@ def distill_traces(
         except TraceError as exc:
             skip("unreadable_trace", str(exc))
             continue
-        run_id = str(trace.header.get("run_id") or file.stem)
-        if not trace.finished:
-            skip("unfinished", "the trace has no footer (the run did not finish)")
+        run_id = trace.run_id or file.stem
+        final = trace.final
+        if final is None:
+            skip("unfinished", "the trace has no final step (the run did not finish)")
             continue
-        footer = trace.footer or {}
-        if footer.get("status") != "ok":
-            skip("failed", str(footer.get("error") or footer.get("status")))
+        if final.status != "ok":
+            skip("failed", final.error.message if final.error else final.status)
             continue
-        result = footer.get("result") or {}
+        result = final.result or {}
         if result.get("lat") is None or result.get("lon") is None:
             skip("no_answer", str(result.get("reason") or "the run gave no location"))
             continue
@@ -390,22 +426,13 @@ def distill_traces(
         if run_id in seen_runs:
             skip("duplicate_run", f"run {run_id} was already distilled")
             continue
-        roots = [i for i in trace.header.get("images") or [] if not i.get("parent")]
+        roots = _roots(trace)
         example_id = unique_id(f"run-{run_id}", taken)
         images: list[str] = []
         problem = None
         for n, info in enumerate(roots):
-            source = info.get("source")
-            try:
-                loaded = load_image(source) if source and not str(source).startswith("<") else None
-            except ImageInputError as exc:
-                problem = str(exc)
-                break
+            loaded, problem = _load_root(trace, info)
             if loaded is None:
-                problem = f"the run's image {info.get('handle')} was not a file ({source})"
-                break
-            if info.get("sha256") and loaded.sha256 != info["sha256"]:
-                problem = f"{source} has changed since the run (SHA-256 differs)"
                 break
             relative = f"images/{example_id}-{n}.jpg" if len(roots) > 1 else f"images/{example_id}.jpg"
             save_training_image(loaded.image, out / relative, size)

@@ -1,0 +1,5 @@
+"""``python -m evals.trajectory``: see :mod:`evals.trajectory.cli`."""
+
+from .cli import main
+
+raise SystemExit(main())
