@@ -21,6 +21,7 @@ DEFAULT_PER_KIND = {
     ToolKind.SEARCH: 3,
     ToolKind.OSM: 4,
     ToolKind.METADATA: 4,
+    ToolKind.KNOWLEDGE: 6,
 }
 
 
