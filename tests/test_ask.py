@@ -210,3 +210,19 @@ def test_the_cli_asks(tmp_path, capsys):
     assert main(["ask", str(path), "Which city is the capital of this country?", "--json"]) == 0
     payload = json.loads(capsys.readouterr().out)
     assert payload["status"] == "no_model" and payload["text"] is None and "needs a model" in payload["note"]
+
+
+def test_research_keeps_to_its_tools_and_budget():
+    def respond(messages, tools, kwargs):
+        if "answer_text" not in tools:
+            return AIMessage(content="", tool_calls=[call("answer", candidates=[{"lat": 1.0, "lon": 2.0}])])
+        if not tools or tools == ["answer_text"]:  # rounds spent: only the answer is offered
+            return AIMessage(content="", tool_calls=[call("answer_text", answer="42", confidence=0.2)])
+        assert "crop" not in tools and "visit_page" in tools  # image tools belong to locating
+        return AIMessage(content="", tool_calls=[call("crop", image="img:0", box=[0, 0, 0.5, 0.5])])
+
+    agent = Agent(model=ScriptedChatModel(respond=respond), model_options={"samples": 1, "hybrid": False})
+    answer = agent.ask(Image.new("RGB", (64, 48)), "What is the answer?", use_metadata=False, research_rounds=2)
+    assert answer.text == "42"
+    assert [s["tool"] for s in answer.steps] == ["crop", "crop"]
+    assert all("not a research tool" in s["error"] for s in answer.steps)

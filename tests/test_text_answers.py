@@ -69,6 +69,7 @@ def test_offline_eval_counts_level2_items_unanswered_and_level1_unchanged(tmp_pa
     block = summary["text_answer"]
     assert block["n"] == 2 and block["answered"] == 0 and block["correct"] == 0 and block["accuracy"] == 0.0
     assert block["status"] == {"no_model": 2}
+    assert "| text answers correct (exact) | 0.0% (0/2), 0 answered |" in (tmp_path / "out" / "report.md").read_text()
     records = {r["id"]: r for r in outcome.records}
     assert records["2"]["text_answer"] is None and records["2"]["gold_text_answer"] is None  # Level 1
     level2 = records["0"]["text_answer"]
