@@ -13,7 +13,7 @@ from pathlib import Path
 from graphs.consensus import STRATEGIES
 from tools.errors import GeoSleuthError
 
-from . import ask_cli, explain_cli, osm_cli, sun_cli, tools_cli
+from . import ask_cli, batch_csv, explain_cli, osm_cli, sun_cli, tools_cli
 from .agent import Agent
 from .location import Location
 from .render import render_location
@@ -95,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="restrict to a bounding box: south west north east in degrees (--bbox -34 18 -33 19, or -34,18,-33,19)",
     )
     locate.add_argument("--question", help="the question asked about the image (kept in the trace)")
+    locate.add_argument(
+        "--csv", metavar="FILE", help="also write one CSV row per image (the batch layout; '-' for stdout)"
+    )
     sun_cli.add_locate_options(locate)
     locate.add_argument("--max-steps", type=int, metavar="N", help="planning rounds before answering")
     locate.add_argument(
@@ -166,13 +169,17 @@ def _register_plugins(commands: argparse._SubParsersAction) -> None:
             print(f"geosleuth: warning: command {entry.name!r} unavailable: {exc}", file=sys.stderr)
 
 
-def _trace_target(arg: str | None, count: int, run_index: int) -> Path | None:
+def _trace_target(arg: str | None, count: int, group: list[str]) -> Path | None:
+    """Where a run's trace goes: the named file for one image, else a new file named after
+    the image in the named folder (``graphs.trace_names``: never overwrites)."""
     if arg is None:
         return None
     path = Path(arg)
     if count == 1 and not (path.is_dir() or arg.endswith(("/", "\\"))):
-        return path
-    return path / f"run-{run_index:04d}.jsonl"
+        return path  # exactly the file asked for (refused if it exists, unless --force)
+    from graphs.trace_names import create_trace_file
+
+    return create_trace_file(path, group if len(group) > 1 else group[0])
 
 
 def _locate(args: argparse.Namespace) -> int:
@@ -199,9 +206,14 @@ def _locate(args: argparse.Namespace) -> int:
     budget = {"max_steps": args.max_steps} if args.max_steps is not None else None
     groups: list[list[str]] = [list(args.images)] if args.same_place else [[img] for img in args.images]
     results: list[tuple[str, Location]] = []
+    rows: list[dict[str, str]] = []
     failures = 0
     for index, group in enumerate(groups):
         label = " + ".join(group)
+        if len(groups) > 1:
+            print(f"[{index + 1}/{len(groups)}] {label}", file=sys.stderr, flush=True)
+        target = _trace_target(args.trace, len(groups), group)
+        reserved = target is not None and target != Path(args.trace)  # a fresh, empty file made for this run
         try:
             location = agent.locate(
                 group if len(group) > 1 else group[0],
@@ -211,15 +223,19 @@ def _locate(args: argparse.Namespace) -> int:
                 bbox=args.bbox,
                 budget=budget,
                 question=args.question,
-                trace=_trace_target(args.trace, len(groups), index),
+                trace=target,
                 review=terminal_reviewer(sys.stdin, sys.stderr) if args.review else False,
-                overwrite_trace=args.force,
+                overwrite_trace=args.force or reserved,
             )
         except GeoSleuthError as exc:
             failures += 1
             print(f"geosleuth: error: {one_line(exc)}", file=sys.stderr)
+            rows.append(batch_csv.row(label, error=one_line(exc)))
+            if target is not None and target.is_file() and target.stat().st_size == 0:
+                target.unlink()  # the name reserved for a run that never started
             continue
         results.append((label, location))
+        rows.append(batch_csv.row(label, location))
         print(f"geosleuth: {label}: {location.egress_summary()}", file=sys.stderr)
         if not args.json:
             print(render_location(location, title=label))
@@ -228,7 +244,23 @@ def _locate(args: argparse.Namespace) -> int:
     if args.json:
         payload = [json.loads(loc.to_json()) for _, loc in results]
         print(json.dumps(payload[0] if len(groups) == 1 and payload else payload, indent=2, ensure_ascii=False))
+    if args.csv:
+        _write_csv(args.csv, rows)
     return 1 if failures else 0
+
+
+def _write_csv(target: str, rows: list[dict[str, str]]) -> None:
+    text = batch_csv.to_csv(rows)
+    if target == "-":
+        sys.stdout.write(text)
+        return
+    path = Path(target)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise GeoSleuthError(f"cannot write {path}: {exc.strerror or exc}") from None
+    print(f"wrote {path} ({len(rows)} row{'s' if len(rows) != 1 else ''})", file=sys.stderr)
 
 
 def _replay(args: argparse.Namespace) -> int:

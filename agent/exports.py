@@ -556,3 +556,22 @@ def _conclusion(loc: Location, caveats: list[str]) -> str:
     if caveats:
         text += "; " + _join(caveats) + " and is outweighed"
     return text + "."
+
+
+def to_csv(source: RunLike) -> str:
+    """The run as the batch CSV layout (``agent.batch_csv``): a header and one row."""
+    from .batch_csv import row
+    from .batch_csv import to_csv as rows_to_csv
+
+    loc = as_location(source)
+    trace = None
+    if not isinstance(source, (Location, Mapping)):
+        try:
+            trace = as_trace(source)
+        except TraceError:  # a `locate --json` result: no header to name the image
+            trace = None
+    images = (getattr(trace.header, "images", None) if trace is not None else None) or []
+    names = [str(i.get("source") or i.get("path") or "") for i in images if isinstance(i, dict) and not i.get("parent")]
+    if trace is not None and trace.path is not None and not loc.trace_path:
+        loc = loc.model_copy(update={"trace_path": str(trace.path)})
+    return rows_to_csv([row(" + ".join(n for n in names if n) or "", loc)])

@@ -40,6 +40,8 @@ def render_location(location: Location, title: str | None = None, max_evidence: 
             if item.bbox is not None and item.image:
                 where += "[" + ",".join(str(round(v)) for v in item.bbox) + "]"
             origin = f"{where}, via {item.source.tool}" if where else f" via {item.source.tool}"
+            if item.details.get("copy_of"):  # a repeat of earlier evidence: shown, not counted
+                origin += f"; copy of {item.details['copy_of']}, counted once"
             lines.append(f"    [{item.id}] {item.kind:<12} {item.value}  (conf {item.confidence:.2f};{origin})")
         if len(location.evidence) > max_evidence:
             lines.append(f"    ... {len(location.evidence) - max_evidence} more (use --json for all)")

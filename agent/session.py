@@ -25,6 +25,7 @@ from graphs.network import NetworkPolicy
 from graphs.policy import Policy
 from graphs.state import ConsensusResult, RunState
 from graphs.trace import TraceRecorder, new_run_id
+from graphs.trace_names import create_trace_file
 from tools.base import ToolContext
 from tools.errors import ConfigError, GeoSleuthError, RunError, UnsupportedInputError
 from tools.hints import Hint
@@ -81,17 +82,21 @@ class RunRequest:
         }
 
 
-def _trace_target(agent: Agent, trace: str | Path | None, run_id: str, sources: list[Any]) -> Path | None:
+def _trace_target(
+    agent: Agent, trace: str | Path | None, sources: list[Any], overwrite: bool
+) -> tuple[Path | None, bool]:
+    """Where the run's trace goes, and whether that file may be overwritten. An explicit
+    path is used as given (never an input image); a trace folder gets a new file named
+    after the image with a short unique suffix (``lisbon-street-3f9a1c.jsonl``)."""
     if trace is not None:
         target = Path(trace)
-    elif agent.trace_dir is not None:
-        target = agent.trace_dir / f"{run_id}.jsonl"
-    else:
-        return None
-    inputs = {Path(s).resolve() for s in sources if isinstance(s, (str, Path)) and Path(s).exists()}
-    if target.exists() and target.resolve() in inputs:
-        raise ConfigError(f"refusing to write the trace over the input image {target}")
-    return target
+        inputs = {Path(s).resolve() for s in sources if isinstance(s, (str, Path)) and Path(s).exists()}
+        if target.exists() and target.resolve() in inputs:
+            raise ConfigError(f"refusing to write the trace over the input image {target}")
+        return target, overwrite
+    if agent.trace_dir is not None:
+        return create_trace_file(agent.trace_dir, sources[0] if sources else "run"), True  # made empty just now
+    return None, False
 
 
 def remote_model_server(policy: Policy) -> str | None:
@@ -158,8 +163,8 @@ class RunSession:
             chat_model=getattr(policy, "model", None),
         )
         if recorder is None:
-            run_id = new_run_id()
-            recorder = TraceRecorder(_trace_target(agent, trace, run_id, sources), run_id, overwrite=overwrite_trace)
+            target, overwrite = _trace_target(agent, trace, sources, overwrite_trace)
+            recorder = TraceRecorder(target, new_run_id(), overwrite=overwrite)
             fresh = True
         else:
             fresh = False

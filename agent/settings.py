@@ -61,7 +61,9 @@ class Settings(BaseSettings):
     model_adapter: str | None = Field(default=None, description="A LoRA adapter directory for a transformers model.")
     model_device: str = Field(default="auto", description="transformers device: auto, cpu, cuda, cuda:1, ...")
     model_dtype: str = Field(default="auto", description="transformers dtype: auto, bfloat16, float16, float32.")
-    model_api_key: str = Field(default="EMPTY", description="API key for the model server.")
+    model_api_key: str | None = Field(
+        default=None, description="API key for the model server (else OPENAI_API_KEY, else 'EMPTY')."
+    )
     model_tool_protocol: str = Field(default="auto", description="Served tool calls: auto, native or text.")
     model_timeout_s: float = Field(default=120.0, gt=0, description="Seconds to wait for one model reply.")
     model_max_tokens: int = Field(default=1024, gt=0, description="Longest reply, in tokens.")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tools.errors import GeoSleuthError
 
-FORMATS = ("geojson", "kml", "solution")
+FORMATS = ("geojson", "kml", "solution", "csv")
 
 
 def register_trace(commands: argparse._SubParsersAction) -> None:
@@ -37,9 +37,19 @@ def register_trace(commands: argparse._SubParsersAction) -> None:
     page.add_argument("trace", help="trace file (.jsonl)")
     page.add_argument("-o", "--output", help="HTML file to write (default: beside the trace; '-' for stdout)")
     page.add_argument(
-        "--images", action="append", default=[], metavar="DIR", help="also look for the input images here"
+        "--images",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a folder to look for the input images in (repeatable); tried after the path recorded in the "
+        "trace's header and the trace's own folder",
     )
-    export = actions.add_parser("export", help="GeoJSON, KML or the GeoBrowse image_solution text")
+    page.add_argument(
+        "--allow-missing-images",
+        action="store_true",
+        help="write the report even when an input image cannot be found (exit status 0; the page says so)",
+    )
+    export = actions.add_parser("export", help="GeoJSON, KML, the GeoBrowse image_solution text, or a batch CSV row")
     export.add_argument("trace", help="trace file (.jsonl) or a `locate --json` result")
     export.add_argument("--format", required=True, choices=FORMATS)
     export.add_argument("-o", "--output", help="file to write (default: stdout)")
@@ -82,12 +92,24 @@ def _run(args: argparse.Namespace) -> int:
     elif action == "html":
         from .trace_html import render_html
 
-        page = render_html(args.trace, image_dirs=args.images)
+        missing: list[str] = []
+        page = render_html(args.trace, image_dirs=args.images, missing=missing)
+        for line in missing:
+            print(f"geosleuth: image not shown: {line}", file=sys.stderr)
+        if missing and not args.allow_missing_images:
+            print(
+                "geosleuth: error: the report would lack its image(s); pass --images DIR to say where they are, "
+                "or --allow-missing-images to write it anyway",
+                file=sys.stderr,
+            )
+            return 2
         _write(page, args.output if args.output else str(Path(args.trace).with_suffix(".html")))
     else:
-        from .exports import solution_text, to_geojson, to_kml
+        from .exports import solution_text, to_csv, to_geojson, to_kml
 
-        if args.format == "geojson":
+        if args.format == "csv":
+            text = to_csv(args.trace)
+        elif args.format == "geojson":
             text = json.dumps(to_geojson(args.trace), indent=2, ensure_ascii=False)
         elif args.format == "kml":
             text = to_kml(args.trace)

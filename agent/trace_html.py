@@ -1,10 +1,11 @@
 """One self-contained HTML page per run: what the agent saw, read, found and concluded.
 
-The page needs no network: images are data URIs, the map is an inline SVG (a graticule, no
-coastlines), styles and the one small script are inline. Everything taken from the trace
-(OCR text, web snippets, OSM tags, file names) is untrusted and is HTML-escaped; a
-Content-Security-Policy allows only the page's own script (by hash) and data: images, so even
-a missed escape could not run injected script or fetch anything.
+The page needs no network: images are data URIs, the map is an inline SVG with coastlines
+and borders from packaged Natural Earth data (``agent.map_view``), styles and the one small
+script are inline. Everything taken from the trace (OCR text, web snippets, OSM tags, file
+names) is untrusted and is HTML-escaped; a Content-Security-Policy allows only the page's
+own script (by hash) and data: images, so even a missed escape could not run injected script
+or fetch anything.
 
 Pixels are not stored in traces: the input images are re-read from the paths in the header
 (checked against the recorded sha256), and crops and zooms are re-derived from them with the
@@ -22,7 +23,7 @@ import io
 import json
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,8 +36,10 @@ from tools.evidence import Evidence
 from tools.image_tools import MAX_DERIVED_SIDE
 from tools.images import DEFAULT_MAX_PIXELS, load_image
 
-from .exports import RunLike, as_location, as_trace, circle_geometry, solution_text
+from .exports import RunLike, as_location, as_trace, solution_text
 from .location import Location
+from .map_view import CSS as MAP_CSS
+from .map_view import MapCircle, MapPoint, links_html, local_view, map_figure, world_view
 from .trace_view import parse_time, step_summary
 
 ROOT_SIDE = 1600  # embedded input images are downscaled to this (boxes use original pixels)
@@ -63,6 +66,7 @@ class ImageEntry:
     operation: dict[str, Any] | None = None
     sha256: str | None = None
     source: str | None = None
+    path: str | None = None
     step: int | None = None
     to_root: tuple[float, float, float, float] | None = (1.0, 1.0, 0.0, 0.0)
     pixels: Image.Image | None = None
@@ -83,6 +87,11 @@ def _affine(value: Any) -> tuple[float, float, float, float] | None:
     return (sx, sy, ox, oy) if sx > 0 and sy > 0 else None
 
 
+def _absolute(value: Any) -> str | None:
+    """The recorded path when it is absolute (where the run read the file), else None."""
+    return value if isinstance(value, str) and value and Path(value).is_absolute() else None
+
+
 def image_registry(trace: Trace) -> dict[str, ImageEntry]:
     """Every handle the run registered, from its ``image`` steps (inputs and the images tools
     made: crops, zooms, rotations, enhancements, OCR zoom passes), with the header's record of
@@ -101,6 +110,7 @@ def image_registry(trace: Trace) -> dict[str, ImageEntry]:
             operation=dict(step.operation) if step.operation else None,
             sha256=step.sha256 or None,
             source=info.get("source") or info.get("path") or step.path,
+            path=_absolute(info.get("path") or step.path),
             step=step.made_by,
             to_root=(1.0, 1.0, 0.0, 0.0) if step.parent is None else _affine(step.to_root),
         )
@@ -112,6 +122,7 @@ def image_registry(trace: Trace) -> dict[str, ImageEntry]:
                 height=int(info.get("height") or 0),
                 sha256=info.get("sha256"),
                 source=info.get("source") or info.get("path"),
+                path=_absolute(info.get("path")),
             )
     for entry in entries.values():
         _check_size(entry, entries)
@@ -148,19 +159,38 @@ def _root_of(entry: ImageEntry, entries: dict[str, ImageEntry]) -> ImageEntry:
     return entry
 
 
+def image_places(entry: ImageEntry, trace: Trace, image_dirs: Sequence[str | os.PathLike] = ()) -> list[Path]:
+    """Where an input image may be, in order: the absolute path the header recorded, the
+    path as it was given (relative to this directory), the trace's folder (the path
+    relative to it, then the file name), then each ``image_dirs`` folder."""
+    places: list[Path] = []
+    if entry.path:
+        places.append(Path(entry.path))
+    source = entry.source or ""
+    if source and not source.startswith("<"):
+        given = Path(source).expanduser()
+        places.append(given)
+        if trace.path is not None:
+            folder = trace.path.resolve().parent
+            if not given.is_absolute():
+                places.append(folder / given)
+            places.append(folder / given.name)
+        places += [Path(d).expanduser() / given.name for d in image_dirs]
+    elif entry.path:
+        name = Path(entry.path).name
+        if trace.path is not None:
+            places.append(trace.path.resolve().parent / name)
+        places += [Path(d).expanduser() / name for d in image_dirs]
+    return list(dict.fromkeys(places))
+
+
 def _load_root(entry: ImageEntry, trace: Trace, image_dirs: Sequence[str | os.PathLike]) -> None:
     source = entry.source or ""
-    if not source or source.startswith("<"):
+    if not entry.path and (not source or source.startswith("<")):
         entry.note = f"the run was given {source or 'an image'} in memory; the trace holds no pixels"
         return
-    path = Path(source)
-    places = [path]
-    if not path.is_absolute() and trace.path is not None:
-        places.append(trace.path.parent / path)
-    places += [trace.path.parent / path.name] if trace.path is not None else []
-    places += [Path(d) / path.name for d in image_dirs]
     mismatch = False
-    for place in places:
+    for place in image_places(entry, trace, image_dirs):
         try:
             data = place.read_bytes()
         except OSError:
@@ -175,8 +205,11 @@ def _load_root(entry: ImageEntry, trace: Trace, image_dirs: Sequence[str | os.Pa
             return
         entry.note = f"re-read from {place}, sha256 verified" if entry.sha256 else f"re-read from {place}"
         return
+    shown = source or entry.path
     entry.note = (
-        f"{source} has changed since the run (sha256 differs)" if mismatch else f"{source} not found on this machine"
+        f"{shown} has changed since the run (sha256 differs)"
+        if mismatch
+        else f"{shown} not found (looked at the recorded path, the trace's folder and --images folders)"
     )
 
 
@@ -393,129 +426,55 @@ def _candidates(loc: Location) -> str:
         sources = " ".join(f'<a href="#{esc(_anchor(s))}">{esc(s)}</a>' for s in c.sources)
         rows.append(
             f"<tr><td>{rank}</td><td>{esc(c.label)}</td><td>{c.lat:.5f}, {c.lon:.5f}</td><td>{c.score:.3g}</td>"
-            f"<td>{c.radius_km:.3g} km</td><td>{esc(c.country_code or '')}</td><td>{sources}</td></tr>"
+            f"<td>{c.radius_km:.3g} km</td><td>{esc(c.country_code or '')}</td><td>{sources}</td>"
+            f'<td class="links">{links_html(c.lat, c.lon)}</td></tr>'
         )
-    head = "<tr><th>#</th><th>label</th><th>lat, lon</th><th>score</th><th>radius</th><th>cc</th><th>evidence</th></tr>"
+    head = (
+        "<tr><th>#</th><th>label</th><th>lat, lon</th><th>score</th><th>radius</th><th>cc</th><th>evidence</th>"
+        "<th>look at it</th></tr>"
+    )
     return f'<table class="candidates">{head}{"".join(rows)}</table>'
 
 
-def _ring_path(rings: Iterable[Sequence[Sequence[float]]], project) -> str:
-    out = []
-    for ring in rings:
-        points = [project(lat, lon) for lon, lat in ring]
-        out.append("M" + " L".join(f"{x:.3f},{y:.3f}" for x, y in points) + " Z")
-    return " ".join(out)
-
-
-def _circle_path(loc: Location, project) -> str:
-    geometry = circle_geometry(loc.lat, loc.lon, loc.radius_km) if loc.lat is not None else None
-    if geometry is None:
-        return ""
-    polygons = [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
-    return _ring_path((ring for poly in polygons for ring in poly), project)
-
-
-def _marks(loc: Location, project, size: float, inside) -> str:
-    parts = []
-    for item in loc.evidence:
-        if item.geo is not None and inside(item.geo.lat, item.geo.lon):
-            x, y = project(item.geo.lat, item.geo.lon)
-            parts.append(
-                f'<rect class="evmark" data-ev="{esc(item.id or "")}" x="{x - size * 0.6:.3f}" '
-                f'y="{y - size * 0.6:.3f}" width="{size * 1.2:.3f}" height="{size * 1.2:.3f}" '
-                f'transform="rotate(45 {x:.3f} {y:.3f})"><title>{esc(item.id)} {esc(item.value)}</title></rect>'
-            )
-    for rank, c in reversed(list(enumerate(loc.candidates, start=1))):
-        if inside(c.lat, c.lon):
-            x, y = project(c.lat, c.lon)
-            parts.append(
-                f'<circle class="cand" cx="{x:.3f}" cy="{y:.3f}" r="{size:.3f}"><title>{rank}. {esc(c.label)} '
-                f"({c.lat:.5f}, {c.lon:.5f}) score {c.score:.3g}</title></circle>"
-            )
+def _map_points(loc: Location) -> list[MapPoint]:
+    points = [
+        MapPoint(item.geo.lat, item.geo.lon, f"{item.id} {item.value}", "evidence", evidence_id=item.id)
+        for item in loc.evidence
+        if item.geo is not None and item.confidence > 0
+    ]
+    points += [
+        MapPoint(c.lat, c.lon, f"{rank}. {c.label} score {c.score:.3g}", "candidate", rank=rank)
+        for rank, c in enumerate(loc.candidates, start=1)
+    ]
     if loc.lat is not None and loc.lon is not None:
-        x, y = project(loc.lat, loc.lon)
-        parts.append(
-            f'<circle class="answer" cx="{x:.3f}" cy="{y:.3f}" r="{size * 1.3:.3f}"><title>answer '
-            f"{loc.lat:.5f}, {loc.lon:.5f}</title></circle>"
-        )
-    return "".join(parts)
+        points.append(MapPoint(loc.lat, loc.lon, "answer", "answer"))
+    return points
+
+
+def _uncertainty(loc: Location) -> MapCircle | None:
+    if loc.lat is None or loc.lon is None or not loc.radius_km:
+        return None
+    return MapCircle(loc.lat, loc.lon, loc.radius_km)
 
 
 def _world_map(loc: Location) -> str:
-    def project(lat: float, lon: float) -> tuple[float, float]:
-        return lon, -lat
-
-    grid = []
-    for lon in range(-180, 181, 30):
-        grid.append(f'<line x1="{lon}" y1="-90" x2="{lon}" y2="90"/>')
-        grid.append(f'<text x="{lon + 1}" y="88" font-size="5">{lon}°</text>')
-    for lat in range(-90, 91, 30):
-        grid.append(f'<line x1="-180" y1="{-lat}" x2="180" y2="{-lat}"/>')
-        grid.append(f'<text x="-179" y="{-lat - 1}" font-size="5">{lat}°</text>')
-    circle = _circle_path(loc, project)
-    return (
-        '<svg class="map world" viewBox="-180 -90 360 180" role="img" aria-label="world map">'
-        f'<rect x="-180" y="-90" width="360" height="180" class="sea"/><g class="grid">{"".join(grid)}</g>'
-        + (f'<path class="uncertainty" d="{circle}"/>' if circle else "")
-        + _marks(loc, project, 2.0, lambda lat, lon: True)
-        + "</svg>"
+    return map_figure(
+        world_view(), _map_points(loc), _uncertainty(loc), label="world map", caption="the world", kind="world"
     )
-
-
-def _nice_step(span: float) -> float:
-    raw = span / 5
-    power = 10 ** math.floor(math.log10(raw))
-    return next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
 
 
 def _local_map(loc: Location) -> str:
-    """Equirectangular view round the answer, scaled in km, wide enough for the circle."""
+    """A view round the answer, scaled in km, wide enough for the circle."""
     if loc.lat is None or loc.lon is None:
         return ""
-    lat0, lon0 = loc.lat, loc.lon
     half_km = max(1.6 * (loc.radius_km or 0.0), 2.0)
-    kx = 111.195 * max(0.05, math.cos(math.radians(lat0)))
-
-    def project(lat: float, lon: float) -> tuple[float, float]:
-        return ((lon - lon0 + 540.0) % 360.0 - 180.0) * kx, -(lat - lat0) * 111.195
-
-    def inside(lat: float, lon: float) -> bool:
-        x, y = project(lat, lon)
-        return abs(x) <= half_km and abs(y) <= half_km
-
-    grid = []
-    step = _nice_step(2 * half_km / 111.195)
-    lat = math.floor((lat0 - half_km / 111.195) / step) * step
-    while lat <= lat0 + half_km / 111.195:
-        y = project(lat, lon0)[1]
-        if abs(y) <= half_km:
-            grid.append(f'<line x1="{-half_km:.3f}" y1="{y:.3f}" x2="{half_km:.3f}" y2="{y:.3f}"/>')
-            grid.append(f'<text x="{-half_km:.3f}" y="{y:.3f}" font-size="{half_km / 25:.3f}">{lat:.4g}°</text>')
-        lat += step
-    step_lon = _nice_step(2 * half_km / kx)
-    lon = math.floor((lon0 - half_km / kx) / step_lon) * step_lon
-    while lon <= lon0 + half_km / kx:
-        x = project(lat0, lon)[0]
-        if abs(x) <= half_km:
-            grid.append(f'<line x1="{x:.3f}" y1="{-half_km:.3f}" x2="{x:.3f}" y2="{half_km:.3f}"/>')
-            grid.append(f'<text x="{x:.3f}" y="{half_km:.3f}" font-size="{half_km / 25:.3f}">{lon:.4g}°</text>')
-        lon += step_lon
-    circle = _circle_path(loc, project)
-    outside = sum(not inside(c.lat, c.lon) for c in loc.candidates)
-    note = f"<figcaption>±{half_km:.3g} km round the answer" + (
-        f"; {outside} candidate(s) lie outside this view (see the world map)</figcaption>"
-        if outside
-        else "</figcaption>"
+    view = local_view(loc.lat, loc.lon, half_km)
+    outside = sum(not view.inside(c.lat, c.lon) for c in loc.candidates)
+    caption = f"±{half_km:.3g} km round the answer" + (
+        f"; {outside} candidate(s) lie outside this view (see the world map)" if outside else ""
     )
-    box = f"{-half_km:.3f} {-half_km:.3f} {2 * half_km:.3f} {2 * half_km:.3f}"
-    return (
-        f'<figure><svg class="map local" viewBox="{box}" role="img" aria-label="map round the answer">'
-        f'<rect x="{-half_km:.3f}" y="{-half_km:.3f}" width="{2 * half_km:.3f}" height="{2 * half_km:.3f}" '
-        'class="sea"/>'
-        f'<g class="grid">{"".join(grid)}</g>'
-        + (f'<path class="uncertainty" d="{circle}"/>' if circle else "")
-        + _marks(loc, project, half_km / 60, inside)
-        + f"</svg>{note}</figure>"
+    return map_figure(
+        view, _map_points(loc), _uncertainty(loc), label="map round the answer", caption=caption, kind="local"
     )
 
 
@@ -552,11 +511,10 @@ def _answer(loc: Location, trace: Trace) -> str:
         return f'{status}<p class="noanswer">No answer: {esc(loc.reason or "no evidence")}</p>'
     place = ", ".join(dict.fromkeys(x for x in (loc.city, loc.region, loc.country) if x))
     radius = f" ±{loc.radius_km:.3g} km" if loc.radius_km is not None else ""
-    osm = f"https://www.openstreetmap.org/?mlat={loc.lat:.5f}&mlon={loc.lon:.5f}#map=13/{loc.lat:.5f}/{loc.lon:.5f}"
     return (
         f'{status}<p class="answer"><span id="answer-coords">{loc.lat:.5f}, {loc.lon:.5f}</span>{radius} · '
         f"confidence {loc.confidence:.2f} · {esc(place)} {esc(loc.country_code or '')} · "
-        f'<a href="{esc(osm)}" rel="noopener noreferrer" target="_blank">open in OpenStreetMap</a></p>'
+        f"{links_html(loc.lat, loc.lon)}</p>"
         f'<p class="summary">{esc(loc.summary)}</p>'
     )
 
@@ -574,12 +532,9 @@ h1{font-size:1.3em}h2{font-size:1.1em;border-bottom:1px solid #ddd;margin-top:1.
 .evidence li{margin:.2em 0}.kind{font-weight:600}.value{background:#f4f4f4;padding:0 .3em;white-space:pre-wrap}
 .conf,.where,.src{color:#666;font-size:12px}table{border-collapse:collapse}td,th{border-bottom:1px solid #eee;
 padding:.2em .5em;text-align:left;vertical-align:top}pre{white-space:pre-wrap;max-height:24em;overflow:auto;
-background:#f8f8f8;font-size:12px}.maps{display:flex;flex-wrap:wrap;gap:12px}.map{border:1px solid #ccc}
-.world{width:720px;max-width:100%}.local{width:420px;max-width:100%}.sea{fill:#eef5fb}
-.grid line{stroke:#b8c8d8;stroke-width:.3;vector-effect:non-scaling-stroke}.grid text{fill:#789}
-.uncertainty{fill:rgba(255,45,85,.15);stroke:#ff2d55;stroke-width:1;vector-effect:non-scaling-stroke}
-.cand{fill:#ff9500;stroke:#fff;stroke-width:1;vector-effect:non-scaling-stroke}.answer{fill:#ff2d55;stroke:#fff;
-stroke-width:1.5;vector-effect:non-scaling-stroke}.evmark{fill:#0a84ff}.answer p{font-size:1.1em}
+background:#f8f8f8;font-size:12px}.maps{display:flex;flex-wrap:wrap;gap:12px}
+.mapfig{margin:0}.map.world{width:720px;max-width:100%}.map.local{width:420px;max-width:100%}
+.answer p{font-size:1.1em}
 #answer-coords{font-weight:700}.warn,.noanswer{color:#b00}.step.error td{color:#b00}
 """
 
@@ -592,15 +547,37 @@ el.addEventListener('mouseleave',function(){mark(el.getAttribute('data-ev'),fals
 """
 
 
-def render_html(trace: RunLike, *, image_dirs: Sequence[str | os.PathLike] = ()) -> str:
+_WHY_CSS = """
+table.attribution{border-collapse:collapse;font-size:13px;margin:.5em 0}
+table.attribution td,table.attribution th{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left}
+tr.spof{background:#fdecea}tr.held{color:#555}p.warn{color:#a00}ul.minimal{font-size:13px}
+"""
+
+
+def _why(tr: Any) -> str:
+    """How much the answer rests on each piece of evidence (leave-one-out, from the trace)."""
+    from .explain import attribution_html, explain
+
+    try:
+        return attribution_html(explain(tr))
+    except GeoSleuthError as exc:
+        return f'<section id="why-this-answer"><h2>Why this answer</h2><p>Not available: {esc(str(exc))}</p></section>'
+
+
+def render_html(
+    trace: RunLike, *, image_dirs: Sequence[str | os.PathLike] = (), missing: list[str] | None = None
+) -> str:
     """The run as one self-contained HTML page. ``image_dirs`` are further places to look for
-    the input images when the paths recorded in the trace do not resolve here."""
+    the input images when the paths recorded in the trace do not resolve here; ``missing``,
+    when given, receives one line per input image that could not be shown, and why."""
     tr = as_trace(trace)
     loc = as_location(tr)
     entries = image_registry(tr)
     for entry in entries.values():
         if entry.parent is None:
             _load_root(entry, tr, image_dirs)
+            if entry.pixels is None and missing is not None:
+                missing.append(f"{entry.handle}: {entry.note}")
     placed = _place_boxes(loc.evidence, entries)
     roots = [e for e in sorted(entries.values(), key=lambda e: e.number) if e.parent is None]
     derived = [e for e in sorted(entries.values(), key=lambda e: e.number) if e.parent is not None]
@@ -628,7 +605,7 @@ def render_html(trace: RunLike, *, image_dirs: Sequence[str | os.PathLike] = ())
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{esc(csp)}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>geosleuth run {esc(run_id)}</title><style>{_CSS}</style></head><body>
+<title>geosleuth run {esc(run_id)}</title><style>{_CSS}{MAP_CSS}{_WHY_CSS}</style></head><body>
 <h1>geosleuth run {esc(run_id)}</h1>
 <p class="meta">created {esc(tr.header.created)} · policy {esc(policy)} · strategy {esc(config.get("strategy"))}
  · metadata {"on" if config.get("use_metadata") else "off"} · {len(tr.steps)} steps · geosleuth
@@ -639,6 +616,7 @@ def render_html(trace: RunLike, *, image_dirs: Sequence[str | os.PathLike] = ())
 <div class="crops">{crops or "<p>None.</p>"}</div></section>
 <section id="evidence"><h2>Evidence ({len(loc.evidence)})</h2>{_evidence_list(loc.evidence, placed, shown)}</section>
 <section id="candidates"><h2>Candidates ({len(loc.candidates)})</h2>{_candidates(loc)}</section>
+{_why(tr)}
 <section id="map"><h2>Map</h2><div class="maps">{_world_map(loc)}{_local_map(loc)}</div></section>
 <section id="solution"><h2>Key steps</h2><ol>{solution}</ol></section>
 <section id="timeline"><h2>Timeline</h2>{_timeline(tr)}</section>

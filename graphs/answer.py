@@ -80,9 +80,13 @@ def answer_candidates(
             try:
                 items.append(AnswerCandidate.model_validate(entry))
             except ValidationError as inner:
-                problems.append(f"candidate dropped: {inner.errors()[0]['msg']}")
+                error = inner.errors()[0]
+                field = ".".join(str(p) for p in error["loc"]) or "candidate"
+                label = entry.get("label") if isinstance(entry, dict) else None
+                name = f"{label!r} " if label else ""
+                problems.append(f"candidate {name}dropped: {field}={error.get('input')!r} rejected ({error['msg']})")
         if not items:
-            return [], [f"unusable answer: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}"]
+            return [], [*problems, f"unusable answer: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}"]
         args = AnswerArgs(candidates=items[:10], thinking=str(arguments.get("thinking", "")))
     out: list[Candidate] = []
     for rank, item in enumerate(args.candidates):

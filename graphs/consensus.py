@@ -51,6 +51,32 @@ def noisy_or(scores: Sequence[float]) -> float:
     return 1.0 - product
 
 
+def support_key(candidate: Candidate, index: int) -> tuple:
+    """What a candidate's support rests on. Candidates with the same key are copies of one
+    another (the same proposer putting the same place on the same evidence twice) and
+    count once; a candidate that cites nothing is its own support. Samples of a model are
+    separate proposers: K samples agreeing is the self-consistency multi-sample inference
+    looks for, not a copy."""
+    if not candidate.sources:
+        return ("#", index)
+    where = (round(candidate.lat, 4), round(candidate.lon, 4), candidate.radius_km)
+    return (frozenset(candidate.sources), *where, candidate.proposer)
+
+
+def independent_weight(candidates: Sequence[Candidate]) -> float:
+    """Summed score of the candidates with copies counted once (the best of each)."""
+    best: dict[tuple, float] = {}
+    for index, candidate in enumerate(candidates):
+        key = support_key(candidate, index)
+        best[key] = max(best.get(key, 0.0), candidate.score)
+    return sum(best.values())
+
+
+def independent_count(candidates: Sequence[Candidate]) -> int:
+    """How many independent supports, copies counted once."""
+    return len({support_key(c, i) for i, c in enumerate(candidates)})
+
+
 def independent_strength(candidates: Sequence[Candidate]) -> float:
     """Noisy-or over *independent* supports: candidates resting on the same evidence (two
     readings of one place name, say) count once, with the best of their scores."""
@@ -105,10 +131,15 @@ def _fill_place(result: ConsensusResult, gazetteer: Gazetteer | None) -> Consens
 
 
 def _cluster_reason(core: list[Candidate], shared: int, n_clusters: int, agreement: float, radius: float) -> str:
-    if len(core) == 1:
+    independent = independent_count(core)
+    if independent == 1:
         text = f"single candidate '{core[0].label}'" if core[0].label else "a single candidate"
+        if len(core) > 1:
+            text += f" (proposed {len(core)} times from the same evidence)"
     else:
-        text = f"{len(core)} candidates agree within {radius:.3g} km"
+        text = f"{independent} candidates agree within {radius:.3g} km"
+        if len(core) > independent:
+            text += f" ({len(core) - independent} repeat{'s' if len(core) - independent > 1 else ''} counted once)"
     if shared:
         text += f", backed by {shared} broader one{'s' if shared > 1 else ''}"
     if n_clusters > 1:
@@ -156,10 +187,15 @@ def cluster_consensus(
             homes[0].core.append(i)
         else:
             clusters.append(_Cluster(core=[i], shared=[]))
-    total = sum(c.score for c in usable)
+    keys = {i: support_key(c, i) for i, c in enumerate(usable)}
+    total = independent_weight(usable)
 
     def weight(cluster: _Cluster) -> float:
-        return sum(usable[i].score for i in cluster.members())
+        # copies (the same evidence proposing the same place twice) count once
+        best: dict[tuple, float] = {}
+        for i in cluster.members():
+            best[keys[i]] = max(best.get(keys[i], 0.0), usable[i].score)
+        return sum(best.values())
 
     clusters.sort(key=lambda c: (-weight(c), usable[c.core[0]].radius_km))
     best = clusters[0]
@@ -214,7 +250,14 @@ def _admin(c: Candidate, gazetteer: Gazetteer | None) -> tuple[str | None, str |
 def hierarchical_consensus(candidates: Sequence[Candidate], gazetteer: Gazetteer | None = None) -> ConsensusResult:
     """Vote country, then region, then city; answer at the deepest level with votes."""
     ranked = _rank(candidates)
-    usable = [(c, *_admin(c, gazetteer)) for c in ranked if c.score > 0]
+    seen: set[tuple] = set()
+    distinct = []  # copies vote once (ranked is best first, so each keeps its best score)
+    for index, candidate in enumerate(ranked):
+        key = support_key(candidate, index)
+        if candidate.score > 0 and key not in seen:
+            seen.add(key)
+            distinct.append(candidate)
+    usable = [(c, *_admin(c, gazetteer)) for c in distinct]
     if not usable:
         return _no_answer("hierarchical", ranked, "no candidate with a positive score")
 
@@ -285,7 +328,7 @@ def best_consensus(
         return _no_answer("best", ranked, "no candidate with a positive score")
     top = usable[0]
     agreeing = [c for c in usable if compatible(top, c, link_km)]
-    agreement = sum(c.score for c in agreeing) / sum(c.score for c in usable)
+    agreement = independent_weight(agreeing) / independent_weight(usable)
     confidence = agreement * min(1.0, top.score) * precision(top.radius_km)
     result = ConsensusResult(
         strategy="best",
@@ -299,7 +342,7 @@ def best_consensus(
         ranked=ranked,
         support=[0],
         reason=f"best single candidate {top.label or 'unnamed'} (score {top.score:.2f}); "
-        f"{len(agreeing) - 1} other(s) agree with it",
+        f"{independent_count(agreeing) - 1} other(s) agree with it",
         details={"agreement": agreement},
     )
     return _fill_place(result, gazetteer)

@@ -23,6 +23,7 @@ from tools.sun.likelihood import CONSISTENT_P, Constraint, fit_area
 
 from .consensus import CITY_MAX_RADIUS_KM, REGION_MAX_RADIUS_KM
 from .correlation import independence_weights
+from .duplicates import is_copy
 
 #: How much one fully confident contradicting clue cuts a score, and one agreeing clue lifts it.
 CONTRADICTION_CUT = 0.85
@@ -33,6 +34,15 @@ AGREEMENT_LIFT = 0.3
 CHECKING_KINDS = frozenset({"hint", "osm_feature"})
 #: No candidate is ever certain: metadata can be forged, signs can be moved.
 MAX_SCORE = 0.98
+#: A model answer this close to 0,0 is a placeholder ("Null Island"), not a place.
+NULL_ISLAND_KM = 10.0
+NULL_ISLAND_FACTOR = 0.02
+#: A model answer at least this far beyond every located clue, which no clue's country
+#: prior allows, contradicts all the evidence.
+FAR_FROM_EVIDENCE_KM = 2000.0
+CONTRADICTS_ALL_FACTOR = 0.1
+#: Clues weaker than this do not count when asking whether a model answer fits any clue.
+MIN_SPEAKING_CONFIDENCE = 0.2
 
 
 def _place_candidate(candidate: Candidate, gazetteer: Gazetteer | None) -> Candidate:
@@ -88,6 +98,33 @@ def _geo_effect(candidate: Candidate, item: Evidence) -> tuple[float, str] | Non
     return None
 
 
+def _from_model(candidate: Candidate) -> bool:
+    return "model_confidence" in candidate.details
+
+
+def _plausibility(candidate: Candidate, evidence: Sequence[Evidence]) -> tuple[float, str, str] | None:
+    """(factor, why, flag) for a model answer that cannot be right: at 0,0, or thousands of
+    km from every located clue with no clue allowing its country."""
+    if haversine_km(candidate.lat, candidate.lon, 0.0, 0.0) <= NULL_ISLAND_KM:
+        return NULL_ISLAND_FACTOR, "model answer at 0,0 (Null Island): a placeholder, not a place", "null_island"
+    gaps: list[float] = []
+    fits = 0
+    for item in evidence:
+        if is_copy(item) or item.confidence < MIN_SPEAKING_CONFIDENCE or item.kind == "model_observation":
+            continue
+        if item.geo is not None:
+            gap = haversine_km(candidate.lat, candidate.lon, item.geo.lat, item.geo.lon)
+            gap -= (item.geo.radius_km or 0.0) + candidate.radius_km
+            gaps.append(gap)
+            fits += gap < FAR_FROM_EVIDENCE_KM
+        elif item.countries and candidate.country_code is not None:
+            fits += item.countries.get(candidate.country_code, 0.0) > 0  # a prior that allows its country
+    if gaps and not fits:
+        why = f"model answer contradicts every clue: at least {min(gaps):,.0f} km from each located clue"
+        return CONTRADICTS_ALL_FACTOR, why, "contradicts_evidence"
+    return None
+
+
 #: A sun band is checked over at most this much of a candidate (a country is not a disc).
 SUN_MAX_RADIUS_KM = 1500.0
 
@@ -127,8 +164,16 @@ def verify_candidates(
         own = set(placed.sources)
         factor = 1.0
         notes = []
+        flags = []
+        if _from_model(placed):
+            found = _plausibility(placed, evidence)
+            if found is not None:
+                multiplier, why, flag = found
+                factor *= multiplier
+                flags.append(flag)
+                notes.append({"evidence": None, "factor": multiplier, "why": why})
         for index, item in enumerate(evidence):
-            if item.id is not None and item.id in own:
+            if (item.id is not None and item.id in own) or is_copy(item):
                 continue
             country = _country_effect(placed, item, weights.get(item.id or "", 1.0))
             sun = _sun_effect(placed, item, suns[index]) if index in suns else None
@@ -140,5 +185,7 @@ def verify_candidates(
                 notes.append({"evidence": item.id, "factor": round(multiplier, 4), "why": why})
         score = min(MAX_SCORE, placed.score * factor)
         details = {**placed.details, "proposed_score": placed.score, "verification": notes}
+        if flags:
+            details["flags"] = flags
         out.append(placed.model_copy(update={"score": round(score, 6), "details": details}))
     return out

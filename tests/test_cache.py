@@ -29,6 +29,24 @@ def test_unwritable_directory_still_builds(tmp_path):
     assert cached_arrays(blocker / "sub", "x", lambda: {"a": np.ones(1)})["a"].tolist() == [1.0]
 
 
+def test_a_first_build_says_so_on_stderr_and_a_cached_load_is_silent(tmp_path, capsys, monkeypatch):
+    import numpy as np
+
+    from tools.cache import cached_arrays
+
+    monkeypatch.delenv("GEOSLEUTH_QUIET", raising=False)
+    build = lambda: {"x": np.arange(3)}  # noqa: E731
+    cached_arrays(tmp_path, "demo", build, what="demo index", expected_s=30)
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("geosleuth: building the demo index in ") and "first run only, about 30 s" in err[0]
+    assert err[1].startswith("geosleuth: demo index built in ")
+    cached_arrays(tmp_path, "demo", build, what="demo index")
+    assert capsys.readouterr().err == ""
+    monkeypatch.setenv("GEOSLEUTH_QUIET", "1")
+    cached_arrays(tmp_path / "other", "demo", build, what="demo index")
+    assert capsys.readouterr().err == ""
+
+
 def _build_slowly(directory, log):
     """Run in a separate process: build a cache entry, noting each actual build."""
     import time

@@ -77,6 +77,68 @@ def test_national_numbers_resolve_by_their_written_format(text: str, country: st
     assert phone.details["format"] == "national"
 
 
+@pytest.mark.parametrize(
+    ("sign", "number", "country"),
+    [
+        # Lisbon shops write their numbers 3-3-3, a grouping Portugal's metadata lists beside "21 342 0815"
+        (
+            "Pastelaria Central · pastéis de nata, café e bolos · aberto todos os dias · Tel. 213 420 815",
+            "213 420 815",
+            "PT",
+        ),
+        (
+            "Farmácia do Porto · telefone 225 432 100 · estamos abertos todos os dias da semana",
+            "225 432 100",
+            "PT",
+        ),
+        (
+            "Panadería La Espiga · pan recién hecho todos los días de la semana · Teléfono 915 23 45 67",
+            "915 23 45 67",
+            "ES",
+        ),
+        (
+            "Boulangerie du Marché · Tél. 04 91 55 11 11 · ouvert du mardi au dimanche, fermé le lundi",
+            "04 91 55 11 11",
+            "FR",
+        ),
+        (
+            "Trattoria da Mario · cucina romana della nonna, pasta fatta in casa · prenotazioni tel. 06 4782 1234",
+            "06 4782 1234",
+            "IT",
+        ),
+        (
+            "Ferramenta Rossi · Telefono 02 8901 2345 · siamo chiusi il lunedì e la domenica pomeriggio",
+            "02 8901 2345",
+            "IT",
+        ),
+    ],
+)
+def test_national_numbers_on_signs_give_their_country(sign: str, number: str, country: str) -> None:
+    found = clues(*sign.split(" · "))  # one span per line, as OCR reads a sign
+    phone = one(found, "phone")
+    assert phone.details["match"] == number
+    assert country in top(phone)  # one of the regions whose own metadata writes it this way
+    assert sum(1 for w in phone.countries.values() if w == 1.0) <= 4
+    # the rest of the sign (its language) contradicts the number's other readings
+    others = [e for e in found if e.kind != "phone" and e.countries]
+    assert others, [e.value for e in found]
+    agreeing = {c for c in top(phone) if all((e.countries or {}).get(c, 0.0) > 0 for e in others)}
+    assert country in agreeing and len(agreeing) <= 2, agreeing
+
+
+def test_a_lisbon_number_is_not_labelled_only_poland_and_czechia() -> None:
+    phone = one(clues("Tel. 213 420 815"), "phone")
+    assert phone.countries["PT"] == 1.0
+    assert "Portugal" in phone.value
+
+
+def test_separators_prefer_the_region_that_writes_them() -> None:
+    hyphens = one(clues("電話 06-6982-1234"), "phone")
+    spaces = one(clues("Tel. 06 4782 1234"), "phone")
+    assert top(hyphens) == {"JP"}
+    assert "IT" in top(spaces) and spaces.countries["JP"] < 1.0
+
+
 def test_a_number_valid_in_many_countries_is_a_weak_clue() -> None:
     ambiguous = one(clues("Tel. 213 420 815"), "phone")  # 9 digits: valid in ~28 countries, PT among them
     specific = one(clues("Tel. 089 12345678"), "phone")

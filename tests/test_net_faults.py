@@ -92,7 +92,7 @@ def run_against(server_reply: Reply, tmp_path, **net):
             "net_backoff_s": 0.05,
             **net,
         }
-        agent = Agent(policy=policy, tool_settings=settings)
+        agent = Agent(policy=policy, tool_settings=settings, online=True)
         agent.resources = WARM
         started = time.monotonic()
         location = agent.locate(_photo(), use_metadata=False, budget={"max_seconds": BUDGET_S})
@@ -113,8 +113,8 @@ def test_a_hostile_service_costs_at_most_the_budget(fault, tmp_path):
     assert elapsed < BUDGET_S + MARGIN_S, f"{fault}: run took {elapsed:.1f} s for a {BUDGET_S} s budget"
     calls = [s for s in location.trace if s.get("kind") == "tool_call"]
     searches = [s for s in calls if s["name"] == "web_search"]
-    assert searches and searches[0]["error"], f"{fault}: the failed search is not in the trace"
-    assert any(kind in searches[0]["error"] for kind in kinds), searches[0]["error"]
+    assert searches and searches[0]["observation"]["error"], f"{fault}: the failed search is not in the trace"
+    assert any(kind in searches[0]["observation"]["error"] for kind in kinds), searches[0]["observation"]["error"]
     # the evidence found before the fault is kept, and the run still answers
     assert any(e.kind == "place_name" and "lisboa" in e.value.lower() for e in location.evidence)
     assert location.answered and location.city == "Lisbon"
@@ -131,7 +131,7 @@ def test_a_tool_past_the_budget_is_cancelled_and_recorded(tmp_path, monkeypatch)
     location, elapsed = run_against(Reply(200, {}), tmp_path)
     assert elapsed < BUDGET_S + MARGIN_S
     search = next(s for s in location.trace if s.get("kind") == "tool_call" and s["name"] == "web_search")
-    assert search["error"].startswith("cancelled: wall-time budget of 2 s ran out")
+    assert search["observation"]["error"].startswith("cancelled: wall-time budget of 2 s ran out")
     assert any(e.kind == "place_name" for e in location.evidence) and location.answered
 
 

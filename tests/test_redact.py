@@ -29,17 +29,13 @@ def test_a_spec_with_credentials_in_its_url_parses():
 
 
 def test_trace_header_never_holds_the_credentials(tmp_path):
+    from agent.session import RunSession
+
     agent = Agent(model=f"openai:qwen@https://user:{SECRET}@127.0.0.1:9/v1?api_key={SECRET}")
-    context, _ = agent._prepare(
-        Image.new("RGB", (32, 32)),
-        use_metadata=False,
-        hint=None,
-        budget=None,
-        question=None,
-        strategy=None,
-        trace=tmp_path / "run.jsonl",
+    session = RunSession.prepare(
+        agent, Image.new("RGB", (32, 32)), request=agent.request(use_metadata=False), trace=tmp_path / "run.jsonl"
     )
-    context.recorder.close("ok")
+    session.context.recorder.close("ok")
     text = (tmp_path / "run.jsonl").read_text()
     assert SECRET not in text and "127.0.0.1:9/v1" in text
 

@@ -148,3 +148,38 @@ def test_cli_locate_with_a_served_model(street_photo, capsys):
     assert code == 0
     result = json.loads(capsys.readouterr().out)
     assert haversine_km(result["lat"], result["lon"], *PORTO) < 5
+
+
+def test_openai_environment_variables_name_the_server_and_key(street_photo, capsys, monkeypatch):
+    from agent.models.spec import load_model
+    from agent.settings import Settings
+    from tools.errors import ConfigError
+
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with pytest.raises(ConfigError, match="OPENAI_BASE_URL"):
+        load_model("openai:stub")
+    assert load_model("openai:stub@http://127.0.0.1:9/v1").api_key == "EMPTY"  # what a local vLLM accepts
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env")
+    with OpenAIStubServer(native_investigator) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        model = load_model("openai:stub", **Settings().model_options())
+        assert (model.base_url, model.model, model.api_key) == (server.base_url, "stub", "sk-from-env")
+        explicit = load_model("openai:stub", **Settings(model_api_key="sk-explicit").model_options())
+        assert explicit.api_key == "sk-explicit"
+        code = main(
+            [
+                "locate",
+                str(street_photo),
+                "--no-metadata",
+                "--json",
+                "--model",
+                "openai:stub",
+                "--samples",
+                "1",
+                "--no-hybrid",
+            ]
+        )
+    assert code == 0
+    result = json.loads(capsys.readouterr().out)
+    assert haversine_km(result["lat"], result["lon"], *PORTO) < 5

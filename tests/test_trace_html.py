@@ -202,10 +202,11 @@ def test_missing_image_gives_placeholders(runs, open_page, tmp_path):
 
     def elsewhere(records):
         records[0]["images"][0]["source"] = "gone/lisbon_street.jpg"
+        records[0]["images"][0]["path"] = "/nowhere/gone/lisbon_street.jpg"
 
     page = open_page(render_html(edited_copy(loc.trace_path, tmp_path / "moved.jsonl", elsewhere)))
     assert page.locator(".placeholder").count() == 3  # the photo and both crops
-    assert "gone/lisbon_street.jpg not found on this machine" in page.inner_text("#images")
+    assert "gone/lisbon_street.jpg not found" in page.inner_text("#images")
     assert page.locator("ol.evidence > li").count() == len(loc.evidence)
     assert all("box not drawn" in t for t in page.locator("ol.evidence > li").all_inner_texts())
     found = render_html(tmp_path / "moved.jsonl", image_dirs=[LISBON.parent])
@@ -219,6 +220,83 @@ def test_cli_html(runs, tmp_path, capsys):
     assert out.read_text().startswith("<!DOCTYPE html>") and f"wrote {out}" in capsys.readouterr().out
     assert main(["trace", "html", str(tmp_path / "nope.jsonl")]) == 1
     assert capsys.readouterr().err.startswith("geosleuth: error: trace not found")
+
+
+def test_map_draws_coastlines_and_links_each_candidate_offline(runs, browser, tmp_path):
+    """With every request but the page itself refused, the map still has its land, and each
+    candidate links out to OpenStreetMap, Google Maps and street-level imagery."""
+    loc = runs["street"]
+    path = tmp_path / "offline.html"
+    path.write_text(render_html(loc.trace_path), encoding="utf-8")
+    context = browser.new_context()
+    refused: list[str] = []
+
+    def block(route):
+        if route.request.url.startswith(("file:", "data:")):
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", block)
+    page = context.new_page()
+    try:
+        page.goto(path.as_uri())
+        world = page.locator("svg.map.world path.land")
+        assert world.count() > 100  # every country of Natural Earth, not a blank graticule
+        box = page.eval_on_selector("svg.map.world", "s => s.querySelector('path.land').getBBox().width")
+        assert box > 0
+        portugal = page.locator('svg.map.world path.land[data-cc="PT"]')
+        assert portugal.count() == 1 and len(portugal.get_attribute("d")) > 50
+        local = page.locator("svg.map.local path.land")
+        assert local.count() >= 1  # the coast round Lisbon, at the local view's scale
+        assert page.locator(".legend").count() == 2
+        rows = page.locator("table.candidates tr:has(td)")
+        assert rows.count() == len(loc.candidates)
+        for i in range(rows.count()):
+            hrefs = rows.nth(i).locator("a.maplink").evaluate_all("xs => xs.map(a => a.href)")
+            assert any(h.startswith("https://www.openstreetmap.org/?mlat=") for h in hrefs)
+            assert any(h.startswith("https://www.google.com/maps/search/") for h in hrefs)
+            assert any("map_action=pano" in h for h in hrefs) and any("mapillary.com" in h for h in hrefs)
+        assert page.locator("#answer a.maplink").count() == 4
+        assert refused == []  # the page asked for nothing
+    finally:
+        context.close()
+
+
+def test_cli_html_from_another_folder_finds_the_photo(tmp_path, monkeypatch, capsys, open_page):
+    """A run made with a relative image path, reported from another folder: the header's
+    recorded absolute path finds the photo, so the page has it and its boxes."""
+    monkeypatch.chdir(LISBON.parent.parent)
+    trace = tmp_path / "runs" / "street.jsonl"
+    Agent().locate("examples/lisbon_street.jpg", use_metadata=False, trace=trace)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    out = elsewhere / "report.html"
+    assert main(["trace", "html", str(trace), "-o", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and f"wrote {out}" in captured.out
+    page = open_page(out.read_text(encoding="utf-8"))
+    assert page.eval_on_selector("img.root", "i => i.complete && i.naturalWidth") > 0
+    assert page.locator("rect.box.ocr").count() >= 1
+    assert "pixels not available" not in page.inner_text("#images")
+
+
+def test_cli_html_says_when_an_image_cannot_be_found(runs, tmp_path, capsys):
+    def elsewhere(records):
+        records[0]["images"][0]["source"] = "gone/lisbon_street.jpg"
+        records[0]["images"][0]["path"] = "/nowhere/gone/lisbon_street.jpg"
+
+    moved = edited_copy(runs["street"].trace_path, tmp_path / "moved.jsonl", elsewhere)
+    out = tmp_path / "moved.html"
+    assert main(["trace", "html", str(moved), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "image not shown: img:0" in err and "--images" in err and not out.exists()
+    assert main(["trace", "html", str(moved), "-o", str(out), "--allow-missing-images"]) == 0
+    assert out.exists() and "image not shown" in capsys.readouterr().err
+    assert main(["trace", "html", str(moved), "-o", str(out), "--images", str(LISBON.parent)]) == 0
+    assert "data:image/jpeg;base64," in out.read_text()
 
 
 def _image_step(records, handle):

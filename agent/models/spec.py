@@ -5,11 +5,14 @@
 * ``openai:MODEL@URL`` (aliases ``vllm:``, ``served:``) — a model on an
   OpenAI-compatible server, e.g. ``vllm:Qwen/Qwen2.5-VL-7B-Instruct@http://127.0.0.1:8000/v1``;
   ``openai:URL`` takes the first model the server lists; ``openai:MODEL@URL1,URL2,…`` names
-  replicas of one model, and requests are spread over them.
+  replicas of one model, and requests are spread over them. As the OpenAI client does, a
+  served spec without a URL (``openai:gpt-4o-mini``) uses ``OPENAI_BASE_URL``, and the
+  API key comes from ``GEOSLEUTH_MODEL_API_KEY`` or else ``OPENAI_API_KEY``.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -49,6 +52,13 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
         if text.startswith(prefix):
             rest = text[len(prefix) :].strip()
             model, urls = _split_model_url(rest)
+            if not urls.startswith(("http://", "https://")) and "@" not in rest:
+                model, urls = rest, os.environ.get("OPENAI_BASE_URL", "").strip()  # the OpenAI client's variable
+                if not urls:
+                    raise ConfigError(
+                        f"model spec {redact_text(spec)!r} names no server: use openai:MODEL@http://host:8000/v1, "
+                        "or set OPENAI_BASE_URL"
+                    )
             listed = [u.strip().rstrip("/") for u in urls.split(",")]
             for url in listed:
                 if not url.startswith(("http://", "https://")):

@@ -52,7 +52,7 @@ def act(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
                 artifact={"images": list(observation.images)},
             )
         )
-    evidence = record_evidence(ctx, "act", len(state.evidence), found)
+    evidence = record_evidence(ctx, "act", state.evidence, found)
     return {
         "observations": observations,
         "evidence": evidence,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from tools.base import call_tool_with_deadline
@@ -10,6 +11,7 @@ from tools.evidence import Evidence, Observation
 from tools.net import EgressRecord
 
 from ..context import RunContext
+from ..duplicates import mark_copies
 from ..policy import ModelCall, RunView
 from ..state import RunState, number_evidence
 
@@ -81,9 +83,13 @@ def refuse_tool(
     return observation
 
 
-def record_evidence(ctx: RunContext, node: str, existing: int, items: list[Evidence]) -> list[Evidence]:
-    """Number new evidence and record which ids it received."""
-    numbered = number_evidence(existing, items)
+def record_evidence(
+    ctx: RunContext, node: str, existing: int | Sequence[Evidence], items: list[Evidence]
+) -> list[Evidence]:
+    """Number new evidence, make copies of earlier evidence inert (``graphs.duplicates``)
+    and record which ids it received."""
+    earlier: Sequence[Evidence] = () if isinstance(existing, int) else existing
+    numbered = mark_copies(earlier, number_evidence(len(earlier) if earlier else int(existing or 0), items))
     if numbered:
         ctx.recorder.evidence(node, numbered)  # whole Evidence records: an unfinished trace still holds them
     return numbered

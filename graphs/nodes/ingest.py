@@ -30,5 +30,5 @@ def ingest(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         "ingest",
         {"images": [e.info() for e in ctx.tool_context.images.roots()], "use_metadata": ctx.use_metadata},
     )
-    evidence = record_evidence(ctx, "ingest", len(state.evidence), found)
+    evidence = record_evidence(ctx, "ingest", state.evidence, found)
     return {"evidence": evidence, "observations": observations, "tool_counts": counts}

@@ -91,6 +91,8 @@ class _National:
     formatted: str
     e164: str
     number: phonenumbers.PhoneNumber
+    #: Whether the region writes the number with the separators the sign used.
+    same_style: bool = True
 
 
 @dataclass(frozen=True)
@@ -145,13 +147,58 @@ def _shape(text: str) -> str:
     return " ".join(re.findall(r"\d+", text))
 
 
+def _formats_for(region: str) -> list:
+    """The national number formats libphonenumber lists for a region (a region that
+    shares its calling code's formats, like VA with IT, gets the main region's)."""
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if meta is None:
+        return []
+    if meta.number_format:
+        return list(meta.number_format)
+    main = phonenumbers.region_code_for_country_code(meta.country_code or 0)
+    main_meta = phonenumbers.PhoneMetadata.metadata_for_region(main) if main != region else None
+    return list(main_meta.number_format) if main_meta is not None else []
+
+
+def national_writings(number: phonenumbers.PhoneNumber, region: str) -> list[str]:
+    """Every way the region's own metadata writes this number nationally.
+
+    libphonenumber formats a number with the first of the region's formats that fits,
+    but the metadata lists the others too, and people use them: Portugal's metadata
+    has "21 342 0815" for Lisbon numbers *and* the 3-3-3 grouping of its other
+    numbers, which is how Lisbon shops write theirs ("213 420 815"). Each format whose
+    leading digits and pattern fit the number counts as a national way to write it.
+    """
+    nsn = phonenumbers.national_significant_number(number)
+    found = [phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL)]
+    for fmt in _formats_for(region):
+        leading = list(fmt.leading_digits_pattern or ())
+        if leading and not re.match(leading[-1], nsn):
+            continue
+        if not re.fullmatch(fmt.pattern, nsn):
+            continue
+        written = phonenumbers.format_by_pattern(number, PhoneNumberFormat.NATIONAL, [fmt])
+        if written and written not in found:
+            found.append(written)
+    return found
+
+
+def _separators(text: str) -> str:
+    """The separator style of a written number: brackets around the area code or not,
+    hyphens between all groups or not ("(02) 8901 2345" -> "( ", "06-6982-1234" -> "-")."""
+    inner = re.sub(r"^[^\d(]+|\D+$", "", text)
+    gaps = re.findall(r"\D+", inner.lstrip("("))
+    return ("(" if "(" in inner else "") + ("-" if gaps and all("-" in g for g in gaps) else " ")
+
+
 @lru_cache(maxsize=4096)
-def national_matches(digits: str, shape: str | None = None) -> tuple[_National, ...]:
+def national_matches(digits: str, shape: str | None = None, written: str | None = None) -> tuple[_National, ...]:
     """Regions where ``digits``, read as a national number, is valid.
 
-    With ``shape`` (the digit grouping as written, see ``_shape``), only the regions whose
-    national format groups the number exactly that way. Formatting is checked before
-    validity because it is the cheaper test and rules out most regions.
+    With ``shape`` (the digit grouping as written, see ``_shape``), only the regions one
+    of whose national formats (see :func:`national_writings`) groups the number exactly
+    that way; ``written`` (the text as written) then prefers regions whose format uses
+    the same separators (Japan's "06-6982-1234" against Italy's "06 6982 1234").
     """
     found: dict[str, _National] = {}
     for region in _main_regions():
@@ -161,21 +208,27 @@ def national_matches(digits: str, shape: str | None = None) -> tuple[_National, 
             number = phonenumbers.parse(digits, region.code)
         except phonenumbers.NumberParseException:
             continue
-        formatted = None
-        if shape is not None:
-            formatted = phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL)
-            if _shape(formatted) != shape:
-                continue
         if not phonenumbers.is_valid_number(number):
             continue
         specific = phonenumbers.region_code_for_number(number) or region.code
         if specific in found or specific not in data.country_codes():
             continue
+        formatted = phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL)
+        same_style = True
+        if shape is not None:
+            fitting = [w for w in national_writings(number, specific) if _shape(w) == shape]
+            if not fitting:
+                continue
+            formatted = fitting[0]
+            if written is not None:
+                style = _separators(written)
+                same_style = any(_separators(w) == style for w in fitting)
         found[specific] = _National(
             region=specific,
-            formatted=formatted or phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL),
+            formatted=formatted,
             e164=phonenumbers.format_number(number, PhoneNumberFormat.E164),
             number=number,
+            same_style=same_style,
         )
     return tuple(found.values())
 
@@ -297,6 +350,8 @@ def _type_name(kind: int) -> str:
 
 #: Weight of a region where a grouped number is valid but usually written grouped otherwise.
 OTHER_GROUPING_WEIGHT = 0.5
+#: Weight of a region whose format groups the digits the same way with other separators.
+OTHER_STYLE_WEIGHT = 0.6
 
 
 def _national(piece: str, span: TextSpan, start: int, end: int, cue: bool) -> Clue | None:
@@ -307,8 +362,10 @@ def _national(piece: str, span: TextSpan, start: int, end: int, cue: bool) -> Cl
     grouped = " " in shape or piece.lstrip().startswith("(")
     if not (grouped or cue):
         return None
-    formatted = list(national_matches(digits, shape)) if grouped else []
-    weights: dict[str, float] = {}
+    formatted = list(national_matches(digits, shape, piece.strip())) if grouped else []
+    weights: dict[str, float] = {m.region: OTHER_STYLE_WEIGHT for m in formatted if not m.same_style}
+    if any(m.same_style for m in formatted):  # the separators narrow it down further
+        formatted.sort(key=lambda m: not m.same_style)
     if formatted:
         chosen = formatted
         reliability = RELIABILITY_NATIONAL_FORMAT_AND_CUE if cue else RELIABILITY_NATIONAL_FORMAT
@@ -317,7 +374,7 @@ def _national(piece: str, span: TextSpan, start: int, end: int, cue: bool) -> Cl
         others = [m for m in national_matches(digits) if m.region not in {f.region for f in formatted}]
         if len(formatted) + len(others) <= MAX_NATIONAL_REGIONS:
             chosen = formatted + others
-            weights = {m.region: OTHER_GROUPING_WEIGHT for m in others}
+            weights.update({m.region: OTHER_GROUPING_WEIGHT for m in others})
         else:  # valid in many countries: the grouping alone singles these out, and it is weak
             reliability *= MAX_NATIONAL_REGIONS / (len(formatted) + len(others))
     elif cue and 0 < len(matches := national_matches(digits)) <= 2:
@@ -346,7 +403,7 @@ def _national(piece: str, span: TextSpan, start: int, end: int, cue: bool) -> Cl
         kind="phone",
         key="national:" + digits,
         value=f"{piece.strip()} (national format: {where})",
-        reliability=reliability * specificity(len(formatted) if formatted else len(chosen)),
+        reliability=reliability * specificity(sum(m.same_style for m in formatted) or len(formatted) or len(chosen)),
         countries=countries,
         provenance=PROVENANCE,
         spans=[span],

@@ -46,6 +46,7 @@ from .query import (
     CompiledQuery,
     FeatureQuery,
     QueryLimits,
+    SearchArea,
     compile_name_search,
     compile_proximity,
     compile_query,
@@ -190,6 +191,41 @@ def to_geojson(features: Sequence[OsmMatch | OsmFeature]) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": items}
 
 
+#: How far outside its area a returned feature may lie before it is set aside (coordinate
+#: rounding, a shape measured to its nearest point); a server or cache that answers with
+#: features elsewhere must not have them count as found "here".
+AREA_TOLERANCE_KM = 0.25
+#: Set-aside features listed in a result's context (the count is always given).
+MAX_OUTSIDE_LISTED = 5
+
+
+def within_area(
+    features: Sequence[OsmFeature], area: SearchArea | None, slack_km: float = 0.0
+) -> tuple[list[OsmFeature], list[dict]]:
+    """The features inside the area the query asked about (give or take ``slack_km``), and
+    the ones set aside with how far outside they are. Without an area shape nothing is set aside."""
+    if area is None or area.shape is None:
+        return list(features), []
+    kept: list[OsmFeature] = []
+    outside: list[dict] = []
+    for feature in features:
+        beyond = area.distance_outside_km(feature)
+        if beyond is not None and beyond > AREA_TOLERANCE_KM + slack_km:
+            outside.append({"ref": feature.ref, "name": feature.name, "km_outside": round(beyond, 1)})
+        else:
+            kept.append(feature)
+    return kept, outside
+
+
+def _outside_note(outside: list[dict], context: dict[str, Any]) -> str:
+    if not outside:
+        return ""
+    context["outside_area"] = len(outside)
+    context["outside_examples"] = outside[:MAX_OUTSIDE_LISTED]
+    far = max(o["km_outside"] for o in outside)
+    return f"; {len(outside)} returned feature(s) outside the area set aside (up to {far:,.0f} km away)"
+
+
 def _specificity(count: int) -> float:
     """1 for a single hit, 1/sqrt(n) for n hits, never below 0.2."""
     return max(0.2, 1.0 / math.sqrt(max(1, count)))
@@ -299,12 +335,14 @@ class OsmOps:
         query = plan.sets["a"]
         answer = self._fetch(plan)
         base = BASE_CONFIDENCE["name" if query.name else "name_pattern" if query.name_pattern else "tags"]
-        features = answer.features[: plan.limit]
+        features, outside = within_area(answer.features, plan.area)
+        features = features[: plan.limit]
         factor = _specificity(len(features))
         matches = [OsmMatch(f, base * factor) for f in features]
         area = plan.area.description if plan.area else "the area"
-        summary = f"{len(matches)} OSM feature(s) {query.describe()} in {area}"
-        return OsmResult("search", plan.ql, matches, answer, summary, {"area": area})
+        context: dict[str, Any] = {"area": area}
+        summary = f"{len(matches)} OSM feature(s) {query.describe()} in {area}" + _outside_note(outside, context)
+        return OsmResult("search", plan.ql, matches, answer, summary, context)
 
     # ------------------------------------------------------------ raw
     def plan_raw(self, ql: str) -> CompiledQuery:
@@ -337,7 +375,8 @@ class OsmOps:
         answer = self._fetch(plan, within_m=within_m, a_area=a_area)
         found_a: list[OsmFeature] = []
         found_b: list[OsmFeature] = []
-        for feature in answer.features:
+        inside, outside = within_area(answer.features, plan.area, within_m / 1000.0)
+        for feature in inside:
             if a.matches(feature.osm_type, feature.tags):
                 found_a.append(feature)
             elif b.matches(feature.osm_type, feature.tags):
@@ -356,8 +395,10 @@ class OsmOps:
             )
         matches.extend(OsmMatch(f, 0.0, role="b") for f in found_b)
         area = plan.area.description if plan.area else "the area"
+        context: dict[str, Any] = {"area": area, "within_m": within_m}
         summary = f"{len(found_a)} {a.describe()} within {within_m:,.0f} m of {b.describe()} in {area}"
-        return OsmResult("proximity", plan.ql, matches, answer, summary, {"area": area, "within_m": within_m})
+        summary += _outside_note(outside, context)
+        return OsmResult("proximity", plan.ql, matches, answer, summary, context)
 
     # ------------------------------------------------------------ verify
     def plan_verify(self, lat: float, lon: float, text: str, radius_km: float) -> tuple[CompiledQuery, NameKey]:
@@ -390,7 +431,9 @@ class OsmOps:
         answer = self._fetch(plan, search=key.core or key.full)
         name_keys = re.compile(NAME_KEYS_REGEX)
         matches: list[OsmMatch] = []
-        for feature in answer.features:
+        # a feature is evidence for this candidate only if it lies within the radius asked about
+        inside, outside = within_area(answer.features, plan.area)
+        for feature in inside:
             best = (0.0, None, None)
             for tag, value in feature.tags.items():
                 if not name_keys.match(tag):
@@ -424,6 +467,7 @@ class OsmOps:
             )
         else:
             summary = f"no OSM feature named like '{text}' within {radius_km:g} km of {lat:.5f},{lon:.5f}"
+        summary += _outside_note(outside, context)
         return OsmResult("verify", plan.ql, matches, answer, summary, context)
 
     # ------------------------------------------------------------ combinations

@@ -199,8 +199,24 @@ class SearchArea:
     area_km2: float
     description: str
     resolved: ResolvedArea | None = None
-    #: the area itself (a box or a circle), for stores that search it without QL
+    #: The area itself, so what comes back can be checked against it.
     shape: BBox | Around | None = None
+
+    def distance_outside_km(self, feature: Any) -> float | None:
+        """How far (km) an :class:`~tools.osm.features.OsmFeature` lies outside this area:
+        0 inside, None when the area has no shape to check against."""
+        if isinstance(self.shape, Around):
+            return max(0.0, feature.distance_km(self.shape.lat, self.shape.lon) - self.shape.radius_m / 1000.0)
+        if isinstance(self.shape, BBox):
+            box = self.shape
+            lat = min(max(feature.lat, box.south), box.north)
+            if box.west <= box.east:
+                lon = min(max(feature.lon, box.west), box.east)
+            else:  # across the antimeridian
+                inside = feature.lon >= box.west or feature.lon <= box.east
+                lon = feature.lon if inside else min((box.west, box.east), key=lambda x: abs(x - feature.lon))
+            return feature.distance_km(lat, lon)
+        return None
 
 
 def check_area(area: BBox | Around, limits: QueryLimits) -> None:

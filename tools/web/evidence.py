@@ -26,7 +26,7 @@ from ..normalize import normalize
 from ..place_clues import place_evidence
 from ..tampering import instruction_rule
 from ..text import TextSpan
-from .hits import SearchHit
+from .hits import SearchHit, canonical_url
 
 #: Confidence of the first hit: a lead worth checking, far from proof.
 HIT_CONFIDENCE = 0.3
@@ -126,7 +126,7 @@ def hit_place_evidence(
                 merged[key] = (found, [hit.url])
                 continue
             best, urls = merged[key]
-            if hit.url not in urls:
+            if canonical_url(hit.url) not in {canonical_url(u) for u in urls}:
                 urls.append(hit.url)
             if found.confidence > best.confidence:
                 merged[key] = (found, urls)

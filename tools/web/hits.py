@@ -13,7 +13,7 @@ import html
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 #: Results kept per query unless the caller asks for more: a model reads every line,
 #: and the first few hits carry almost all the useful signal.
@@ -50,6 +50,33 @@ def url_domain(url: str) -> str:
                 label = label.encode("ascii").decode("idna")
         labels.append(label)
     return ".".join(labels)
+
+
+#: Query parameters that say where a click came from, not which page it is.
+TRACKING_PARAMS = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid", "ref", "ref_src", "igshid", "spm")
+
+
+def _tracking(name: str) -> bool:
+    name = name.lower()
+    return any(name == p or (p.endswith("_") and name.startswith(p)) for p in TRACKING_PARAMS)
+
+
+def canonical_url(url: str) -> str:
+    """The page a URL names, so one page listed under several spellings counts once:
+    scheme and ``www.`` ignored, host lower-cased, fragment, trailing slash and tracking
+    parameters dropped, remaining parameters sorted."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return url.strip()
+    host = (parts.hostname or "").lower().rstrip(".")
+    if host.startswith("www."):
+        host = host[4:]
+    if port and port not in (80, 443):
+        host = f"{host}:{port}"
+    query = sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _tracking(k))
+    return urlunsplit(("", host, parts.path.rstrip("/"), urlencode(query), ""))
 
 
 @dataclass(frozen=True)
@@ -120,16 +147,17 @@ class SearchBackend(Protocol):
 def rank_hits(rows: list[tuple[str, str, str, str]], max_results: int) -> list[SearchHit]:
     """(title, url, snippet, engine) rows in engine order -> ranked hits.
 
-    Rows without an http(s) URL are dropped (answers, infobox fragments); a URL seen
-    twice keeps its first, better-ranked appearance.
+    Rows without an http(s) URL are dropped (answers, infobox fragments); a page seen
+    twice, however its URL is spelled (see :func:`canonical_url`), keeps its first,
+    better-ranked appearance.
     """
     hits: list[SearchHit] = []
     seen: set[str] = set()
     for title, url, snippet, engine in rows:
         url = url.strip()
-        if not url.lower().startswith(("http://", "https://")) or url in seen:
+        if not url.lower().startswith(("http://", "https://")) or canonical_url(url) in seen:
             continue
-        seen.add(url)
+        seen.add(canonical_url(url))
         hits.append(
             SearchHit(
                 title=clean_text(title, 200), url=url, snippet=clean_text(snippet), rank=len(hits) + 1, engine=engine
