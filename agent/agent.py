@@ -27,6 +27,7 @@ from .session import RunRequest, RunSession
 from .settings import Settings
 
 if TYPE_CHECKING:
+    from .question import Answer
     from .review import PendingReview
 
 ImageInput = Any  # str | PathLike | bytes | BinaryIO | PIL.Image | np.ndarray
@@ -277,6 +278,50 @@ class Agent:
         if session.context.review:
             return start_review(session, review)
         return session.run()
+
+    def ask(
+        self,
+        images: ImageInput | Sequence[ImageInput],
+        question: str,
+        *,
+        use_metadata: bool = True,
+        hint: Hint | str | Mapping[str, Any] | None = None,
+        budget: Budget | Mapping[str, Any] | None = None,
+        strategy: str | None = None,
+        trace: str | Path | None = None,
+        country: Any = None,
+        bbox: Any = None,
+        research_rounds: int | None = None,
+        overwrite_trace: bool = False,
+    ) -> Answer:
+        """Answer a question about a photo (GeoBrowse Level 2): locate it, then research.
+
+        The run locates the image as :meth:`locate` does; then, with a model, a research
+        phase (:mod:`graphs.research`) lets the model search, read pages, look up
+        Wikipedia/Wikidata and answer with the evidence it cites. Without a model the
+        :class:`~agent.question.Answer` carries the place and says plainly that the
+        follow-up needs a model. Everything is in the run's trace and replays.
+        """
+        from .question import DEFAULT_RESEARCH_ROUNDS, Answer
+
+        if not isinstance(question, str) or not question.strip():
+            raise ConfigError("ask needs a question (a non-empty string)")
+        chosen = Budget.coerce(budget, self.budget)
+        rounds = research_rounds if research_rounds is not None else (chosen.research_rounds or DEFAULT_RESEARCH_ROUNDS)
+        if rounds < 1:
+            raise ConfigError("research_rounds must be >= 1 for ask")
+        request = self.request(
+            use_metadata=use_metadata,
+            hint=hint,
+            budget=chosen.model_copy(update={"research_rounds": rounds}),
+            question=question.strip(),
+            strategy=strategy,
+            country=country,
+            bbox=bbox,
+        )
+        location = self._run(images, request, trace=trace, review=False, overwrite_trace=overwrite_trace)
+        assert isinstance(location, Location)
+        return Answer.from_location(question.strip(), location)
 
     async def alocate(
         self,

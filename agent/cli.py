@@ -13,7 +13,7 @@ from pathlib import Path
 from graphs.consensus import STRATEGIES
 from tools.errors import GeoSleuthError
 
-from . import batch_csv, explain_cli, osm_cli, sun_cli, tools_cli
+from . import ask_cli, batch_csv, explain_cli, osm_cli, sun_cli, tools_cli
 from .agent import Agent
 from .location import Location
 from .render import render_location
@@ -147,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--trace-out", metavar="PATH", help="write the replayed run's own trace here")
     replay.add_argument("--image", action="append", metavar="IMG", help="the image(s), when not at the traced paths")
     replay.set_defaults(handler=_replay)
+    ask_cli.register(commands)
     osm_cli.register(commands)
     tools_cli.register(commands)
     sun_cli.register(commands)

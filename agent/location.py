@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field, model_validator
 
+from graphs.research import TextAnswer
 from tools.evidence import Candidate, Evidence
 from tools.net import EgressRecord
 
@@ -42,6 +43,8 @@ class Location(BaseModel):
     #: Whether the run was allowed online, and every request that left the machine.
     online: bool = False
     egress: list[EgressRecord] = Field(default_factory=list)
+    #: The answer to the run's question when it was asked with ``Agent.ask`` (research phase).
+    text_answer: TextAnswer | None = None
 
     @model_validator(mode="after")
     def _no_point_no_confidence(self) -> Location:

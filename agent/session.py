@@ -160,6 +160,7 @@ class RunSession:
             cache_dir=agent.settings.cache_dir,
             offline=not network.online,
             settings=agent.run_tool_settings(),
+            chat_model=getattr(policy, "model", None),
         )
         if recorder is None:
             target, overwrite = _trace_target(agent, trace, sources, overwrite_trace)
@@ -285,6 +286,7 @@ class RunSession:
             trace_path=str(recorder.path) if recorder.path else None,
             online=context.network.online,
             egress=[*self.egress, *context.model_egress],
+            text_answer=final.get("text_answer"),
         )
         clock = context.clock
         recorder.close(

@@ -82,7 +82,7 @@ def _jsonl(path: Path) -> list[EvalItem]:
                     prompt=row.get("prompt"),
                     solution=row.get("image_solution"),
                     source=row.get("source"),
-                    extra={k: v for k, v in row.items() if k in ("level",)},
+                    extra={k: v for k, v in row.items() if k in ("level", "gold_text_answer", "text_solution")},
                 )
             )
         else:
@@ -283,6 +283,8 @@ def _geobrowse_csv(path: Path, rows: list[dict[str, str]], images: Path) -> list
         extra: dict[str, Any] = {"level": "level2" if level2 else "level1"}
         if level2 and row.get("gold_text_answer"):
             extra["gold_text_answer"] = row["gold_text_answer"]
+        if level2 and row.get("text_solution"):
+            extra["text_solution"] = row["text_solution"]
         items.append(
             _item(
                 row,

@@ -431,6 +431,9 @@ def _markdown(summary: Mapping[str, Any], images: Mapping[str, str]) -> str:
     headline.append(("judged accuracy (gold granularity)", _of(summary.get("judged"))))
     if summary.get("llm_judged"):
         headline.append(("LLM-judged accuracy (GeoBrowse style)", _of(summary.get("llm_judged"))))
+    if summary.get("text_answer"):  # GeoBrowse Level 2 (evals.text_answers)
+        text = summary["text_answer"]
+        headline.append((f"text answers correct ({text['judge']})", f"{_of(text)}, {text['answered']} answered"))
     tools = summary.get("tool_calls")
     headline.append(("tool calls per item", f"{tools['mean_total']:.2f}" if tools else "—"))
     coverage = summary.get("step_coverage")

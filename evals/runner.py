@@ -45,6 +45,7 @@ from tools.registry import ToolKind
 from . import resources
 from .datasets import load_dataset
 from .items import EvalItem
+from .text_answers import gold_text, summarize_text_answers, text_answer_record
 
 #: How items are scheduled: threads in this process, or a Ray actor pool.
 ENGINES = ("local", "ray")
@@ -217,6 +218,8 @@ class Evaluator:
             "trajectory": None,
             "tool_calls": None,
             "error": None,
+            "gold_text_answer": gold_text(item),
+            "text_answer": None,
         }
         if item.extra.get("admin"):
             base["admin"] = item.extra["admin"]  # the dataset's own country/region/city (OSV-5M)
@@ -228,13 +231,26 @@ class Evaluator:
 
             inputs = [image_input(path) for path in item.images]
             images = inputs if len(inputs) > 1 else inputs[0]
-            location = self.agent.locate(
-                images,
-                use_metadata=self.config.use_metadata,
-                question=item.prompt,
-                trace=trace_path,
-                strategy=self.config.strategy,
-            )
+            if base["gold_text_answer"] is not None:  # GeoBrowse Level 2: answer the question itself
+                answer = self.agent.ask(
+                    images,
+                    item.prompt or "",
+                    use_metadata=self.config.use_metadata,
+                    trace=trace_path,
+                    strategy=self.config.strategy,
+                )
+                location = answer.location
+                method = "semantic" if self.config.semantic else "lexical"
+                judge = self.judge_model if self.config.judge else None
+                base["text_answer"] = text_answer_record(item, answer, judge_model=judge, coverage_method=method)
+            else:
+                location = self.agent.locate(
+                    images,
+                    use_metadata=self.config.use_metadata,
+                    question=item.prompt,
+                    trace=trace_path,
+                    strategy=self.config.strategy,
+                )
         except GeoSleuthError as exc:
             base["error"] = f"{type(exc).__name__}: {exc}"
             base["elapsed_s"] = round(time.perf_counter() - started, 4)
@@ -457,6 +473,9 @@ def run_eval(
     summary["online"] = config.online
     if facts.get("endpoints"):
         summary["endpoints"] = facts["endpoints"]
+    text_answers = summarize_text_answers(records)
+    if text_answers is not None:
+        summary["text_answer"] = text_answers
     (config.out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
     files = write_report(records, summary, config.out)
     return EvalOutcome(records, summary, files, skipped_done=len(items) - len(pending), engine=facts)

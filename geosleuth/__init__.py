@@ -30,6 +30,7 @@ from agent import (
     TruncatedImageError,
     UnsupportedInputError,
 )
+from agent.question import Answer
 from agent.review import PendingReview
 from graphs.review import ReviewDecision
 from graphs.trace import read_trace
@@ -38,6 +39,7 @@ from tools.evidence import Candidate, Evidence
 
 __all__ = [
     "Agent",
+    "Answer",
     "Budget",
     "Candidate",
     "ConfigError",

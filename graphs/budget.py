@@ -21,6 +21,7 @@ DEFAULT_PER_KIND = {
     ToolKind.SEARCH: 3,
     ToolKind.OSM: 4,
     ToolKind.METADATA: 4,
+    ToolKind.KNOWLEDGE: 6,
 }
 
 
@@ -37,6 +38,13 @@ class Budget(BaseModel):
         gt=0,
         description="Wall time before the run stops gathering and answers.",
     )
+    research_rounds: int = Field(
+        default=0,
+        ge=0,
+        description="Model rounds of the research phase that answers the question after the place is settled "
+        "(Agent.ask grants them; 0: no research phase, as in locate).",
+    )
+    research_tool_calls: int = Field(default=12, ge=0, description="Tool calls of the research phase.")
 
     @classmethod
     def coerce(cls, value: Budget | Mapping[str, Any] | None, base: Budget | None = None) -> Budget:

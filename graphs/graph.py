@@ -3,8 +3,11 @@
 ingest -> plan <-> act
            |
            +--(Send x K)--> propose --> verify --> consensus --> review --> finalize
+                                                                                      |
+                                                     (Agent.ask: research rounds) --> research
 
-review passes straight through unless the run asked for human review.
+review passes straight through unless the run asked for human review; research (a
+subgraph, :mod:`graphs.research`) runs only when the budget grants research rounds.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from langgraph.graph import END, START, StateGraph
 
 from .context import RunContext
 from .nodes import act, consensus, finalize, ingest, plan, propose, review, verify
+from .research import research, wants_research
 from .state import RunState
 
 
@@ -28,6 +32,7 @@ def build_graph(checkpointer: Any = None) -> Any:
     graph.add_node("consensus", consensus)
     graph.add_node("review", review)
     graph.add_node("finalize", finalize)
+    graph.add_node("research", research)
     graph.add_edge(START, "ingest")
     graph.add_edge("ingest", "plan")
     graph.add_edge("act", "plan")
@@ -35,7 +40,8 @@ def build_graph(checkpointer: Any = None) -> Any:
     graph.add_edge("verify", "consensus")
     graph.add_edge("consensus", "review")
     graph.add_edge("review", "finalize")
-    graph.add_edge("finalize", END)
+    graph.add_conditional_edges("finalize", wants_research, {"research": "research", "__end__": END})
+    graph.add_edge("research", END)
     return graph.compile(checkpointer=checkpointer)
 
 

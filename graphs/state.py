@@ -64,6 +64,8 @@ class RunState:
     candidates: list[Candidate] = field(default_factory=list)
     result: ConsensusResult | None = None
     summary: str = ""
+    #: The research phase's answer to the question (``Agent.ask``; a ``graphs.research.TextAnswer``).
+    text_answer: Any = None
 
 
 def number_evidence(existing: int, items: list[Evidence]) -> list[Evidence]:

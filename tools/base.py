@@ -64,6 +64,8 @@ class ToolContext:
     #: When the run must stop gathering (a ``time.monotonic()`` value; None: no limit).
     #: The graph sets it from the run's budget clock; network calls never wait past it.
     deadline: float | None = None
+    #: The run's chat model, when it has one (``ask_model`` puts knowledge questions to it).
+    chat_model: Any = None
     _net: Any = field(default=None, repr=False)
 
     def net(self) -> Any:
@@ -96,6 +98,9 @@ class GeoTool(BaseTool):
     online: ClassVar[bool] = False
     #: Tools that read image metadata are left out of runs with metadata use off.
     reads_metadata: ClassVar[bool] = False
+    #: Tools that send the photo itself (reverse image search) need the run's separate
+    #: image-upload permission besides the network.
+    uploads_image: ClassVar[bool] = False
     response_format: Literal["content", "content_and_artifact"] = "content_and_artifact"
     ctx: ToolContext
 

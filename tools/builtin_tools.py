@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .image_tools import CropTool, EnhanceTool, RotateTool, ZoomTool
+from .knowledge import AskModelTool, GeocodeTool, ReverseImageSearchTool, VisitPageTool, WikiLookupTool
 from .metadata_tool import MetadataTool
 from .ocr import ReadTextTool
 from .osm import OsmComboTool, OsmProximityTool, OsmSearchTool, OsmVerifyTool
@@ -19,6 +20,11 @@ BUILTIN_TOOLS = (
     ReadTextTool,
     AnalyzeTextTool,
     WebSearchTool,
+    VisitPageTool,
+    ReverseImageSearchTool,
+    WikiLookupTool,
+    GeocodeTool,
+    AskModelTool,
     OsmSearchTool,
     OsmProximityTool,
     OsmVerifyTool,

@@ -31,6 +31,14 @@ EVIDENCE_KINDS = (
     "hint",
     "sun",
     "tampering",
+    # knowledge tools (research): a page's passage, Wikipedia/Wikidata, a landmark near a
+    # point, a page showing the same image, a model's answer from memory
+    "page_passage",
+    "wiki_summary",
+    "wiki_fact",
+    "landmark",
+    "image_match",
+    "model_knowledge",
 )
 
 

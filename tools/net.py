@@ -269,6 +269,20 @@ class _Watchdog:
             self._timer.cancel()
 
 
+def _charset(headers: httpx.Headers) -> str:
+    """The body's declared charset (UTF-8 when none or an unknown one is declared)."""
+    import codecs
+
+    for part in headers.get("content-type", "").split(";")[1:]:
+        name, _, value = part.strip().partition("=")
+        if name.lower() == "charset" and value:
+            try:
+                return codecs.lookup(value.strip('"')).name
+            except LookupError:
+                break
+    return "utf-8"
+
+
 def _megabytes(size: int) -> str:
     return f"{size / 1e6:.3g} MB"
 
@@ -391,12 +405,22 @@ class NetClient:
         url: str,
         host: str,
         seconds: float,
+        peer_check: Callable[[str, int], None] | None = None,
         **request: Any,
     ) -> tuple[int, httpx.Headers, bytes]:
-        """One request with a total deadline of ``seconds`` and the size cap; the body streamed."""
+        """One request with a total deadline of ``seconds`` and the size cap; the body streamed.
+
+        ``peer_check(ip, port)`` is shown the address the connection actually reached, before
+        any of the body is read (a page fetcher refuses private addresses there too, so a
+        name that resolved differently a moment ago cannot slip through)."""
         limit = self.settings.max_response_bytes
         deadline = time.monotonic() + seconds
         with httpx.stream(method, url, timeout=httpx.Timeout(seconds), **request) as response:
+            if peer_check is not None:
+                stream = response.extensions.get("network_stream")
+                peer = stream.get_extra_info("server_addr") if stream is not None else None
+                if peer:
+                    peer_check(str(peer[0]), int(peer[1]))
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > limit:
                 raise ResponseTooLargeError(
@@ -440,10 +464,22 @@ class NetClient:
         timeout_s: float | None = None,
         use_cache: bool = True,
         service: str | None = None,
+        sent: str | None = None,
+        files: dict[str, Any] | None = None,
+        as_text: bool = False,
+        peer_check: Callable[[str, int], None] | None = None,
     ) -> CallResult:
         """Send a request and parse its JSON body, with cache, pacing, retries and
-        deadlines; every request that goes out is reported to ``egress`` with what it sent."""
-        key = self.cache.key(method, url, params, data)
+        deadlines; every request that goes out is reported to ``egress`` with what it sent.
+
+        ``sent`` replaces the egress record's account of what was sent (an upload says
+        "the photo, 80 kB", not its bytes; a key in the query stays out of it); ``files``
+        is a multipart upload; ``as_text`` returns the body as text instead of parsing it
+        (see :meth:`request_text`); ``peer_check`` sees the address actually connected to."""
+        if as_text or files:
+            key = self.cache.key(method, url, params, data, "text" if as_text else "json", sorted(files or ()))
+        else:
+            key = self.cache.key(method, url, params, data)
         if use_cache:
             hit = self.cache.get(key)
             if hit is not None:
@@ -451,16 +487,55 @@ class NetClient:
         host, port = _endpoint(url)
         deadline = self.call_deadline()
         self._guard(host, port, deadline)
-        sent = describe_sent(params, data)
+        sent = describe_sent(params, data) if sent is None else sent
         try:
             result = self._send_json(
-                method, url, (host, port), params, data, headers, timeout_s, use_cache, key, deadline
+                method,
+                url,
+                (host, port),
+                params,
+                data,
+                headers,
+                timeout_s,
+                use_cache,
+                key,
+                deadline,
+                files=files,
+                as_text=as_text,
+                peer_check=peer_check,
             )
         except NetError as exc:
             self._report(service, method, url, sent, f"failed: {exc}", getattr(exc, "status", None), 0)
             raise
-        self._report(service, method, url, sent, "ok", 200, result.attempts)
+        status = result.data.get("status", 200) if as_text else 200
+        self._report(service, method, url, sent, "ok", status, result.attempts)
         return result
+
+    def request_text(
+        self,
+        url: str,
+        *,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        service: str | None = None,
+        use_cache: bool = True,
+        peer_check: Callable[[str, int], None] | None = None,
+    ) -> CallResult:
+        """GET a page as text, under the same deadlines, size cap, retries, cache and
+        egress record as :meth:`request_json`. Redirects are *not* followed: the answer
+        (``data``: ``status``, ``url``, ``content_type``, ``location``, ``text``) carries
+        the ``Location`` so the caller can check where it leads before going there.
+        Statuses of 400 and above other than the retried ones raise ``ServiceError``."""
+        return self.request_json(
+            "GET",
+            url,
+            params=params,
+            headers=headers,
+            use_cache=use_cache,
+            service=service,
+            as_text=True,
+            peer_check=peer_check,
+        )
 
     def _report(
         self, service: str | None, method: str, url: str, sent: str, outcome: str, status: int | None, attempts: int
@@ -493,6 +568,10 @@ class NetClient:
         use_cache: bool,
         key: str,
         deadline: float,
+        *,
+        files: dict[str, Any] | None = None,
+        as_text: bool = False,
+        peer_check: Callable[[str, int], None] | None = None,
     ) -> CallResult:
         host, port = endpoint
         merged = {"User-Agent": self.settings.user_agent, **(headers or {})}
@@ -509,9 +588,11 @@ class NetClient:
                     url,
                     host,
                     seconds,
+                    peer_check,
                     params=params,
                     data=data if isinstance(data, dict) else None,
                     content=data if isinstance(data, str) else None,
+                    files=files,
                     headers=merged,
                 )
             except httpx.ConnectError as exc:
@@ -549,7 +630,18 @@ class NetClient:
                     )
                 time.sleep(wait)
                 continue
-            text = body.decode("utf-8", errors="replace")
+            text = body.decode(_charset(answer_headers), errors="replace")
+            if as_text and status < 400:
+                page = {
+                    "status": status,
+                    "url": url,
+                    "content_type": answer_headers.get("content-type", ""),
+                    "location": answer_headers.get("location"),
+                    "text": text,
+                }
+                if use_cache and status == 200:
+                    self.cache.put(key, page)
+                return CallResult(page, cached=False, attempts=attempt + 1)
             if status >= 400:
                 snippet = text[:120].replace("\n", " ")
                 raise ServiceError(f"{host}: HTTP {status}: {snippet}", status)
