@@ -35,6 +35,8 @@ class ReadLine:
     stage: str
     edge: bool = False
     support: int = 1
+    #: The engine that read the text when the backend combines several ("tesseract:rus").
+    engine: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -49,6 +51,7 @@ class ReadLine:
             "stage": self.stage,
             "edge": self.edge,
             "support": self.support,
+            **({"engine": self.engine} if self.engine else {}),
         }
 
 
@@ -67,6 +70,8 @@ class ReadResult:
     elapsed_s: float = 0.0
     budget_exhausted: bool = False
     skipped: list[str] = field(default_factory=list)
+    #: Scripts this machine cannot read (no Tesseract, or its models missing).
+    unreadable_scripts: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -81,4 +86,5 @@ class ReadResult:
             "elapsed_s": round(self.elapsed_s, 3),
             "budget_exhausted": self.budget_exhausted,
             "skipped": list(self.skipped),
+            **({"unreadable_scripts": list(self.unreadable_scripts)} if self.unreadable_scripts else {}),
         }
