@@ -12,7 +12,7 @@ from pathlib import Path
 from graphs.consensus import STRATEGIES
 from tools.errors import GeoSleuthError
 
-from . import osm_cli
+from . import doctor_cli, osm_cli
 from .agent import Agent
 from .location import Location
 from .render import render_location
@@ -94,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--image", action="append", metavar="IMG", help="the image(s), when not at the traced paths")
     replay.set_defaults(handler=_replay)
     osm_cli.register(commands)
+    doctor_cli.register(commands)
     _register_plugins(commands)
     return parser
 

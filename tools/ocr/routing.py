@@ -90,7 +90,7 @@ class ScriptRouter(OcrBackend):
     """RapidOCR's boxes, each read by the engine that reads its script."""
 
     name = "rapidocr+tesseract"
-    extra = "scripts"
+    extra = "ocr"
     modules = ("rapidocr", "onnxruntime", "tesserocr")
 
     def __init__(

@@ -71,7 +71,7 @@ def listing(result: ReadResult) -> str:
     if result.unreadable_scripts:
         note = (
             f"\nnote: this machine cannot read {', '.join(result.unreadable_scripts)} text "
-            "(install tesseract-ocr and its language packs, and pip install 'geosleuth[scripts]')"
+            "(install tesseract-ocr and its language packs)"
         )
     if not result.lines:
         return f"no text found in {where} ({result.backend}{zooms}){note}"
