@@ -355,10 +355,11 @@ def _draw_script_sign(
     sw, sh = int(width * rng.uniform(0.5, 0.72)), int(height * rng.uniform(0.24, 0.32))
     sx, sy = rng.randint(20, width - sw - 20), rng.randint(int(height * 0.25), height - sh - 20)
     draw.rectangle((sx, sy, sx + sw, sy + sh), fill=colours[0], outline=colours[1], width=4)
-    path = script_font(script)
     layout = ImageFont.Layout.RAQM if features.check("raqm") else ImageFont.Layout.BASIC
     step = sh / (len(lines) + 1)
     for i, (text, scale) in enumerate(zip(lines, (1.0, 0.55, 0.55)), start=1):
+        # a script's own font may lack Latin letters ("12 km"): those lines use the Latin one
+        path = script_font(script) if any(ch.isalpha() and not ch.isascii() for ch in text) else latin_font()
         size_px = int(max(24, sh // 3) * scale)
         while size_px > 12:
             font = ImageFont.truetype(path, size_px, layout_engine=layout)
