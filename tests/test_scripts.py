@@ -127,3 +127,21 @@ def test_suspect_lines_are_the_ones_rapidocr_could_not_read() -> None:
 def test_tesseract_text_is_cleaned_of_spaces_thai_never_writes() -> None:
     assert clean_text("เช ี ย ง ให ม ่\n") == "เชียงใหม่"
     assert clean_text(" Пловдив   12 км \n") == "Пловдив 12 км"
+
+
+def test_doctor_reports_engines_and_scripts(capsys, monkeypatch) -> None:
+    import json
+
+    from agent.cli import main
+
+    assert main(["doctor", "--json"]) == 0
+    facts = json.loads(capsys.readouterr().out)
+    assert set(facts["ocr_engines"]) >= {"rapidocr", "easyocr", "tesseract"}
+    if RapidOcrBackend.is_installed():
+        assert facts["scripts"]["Latin"] == "rapidocr"
+    for script in readable_scripts():
+        assert any(engine.startswith("tesseract") for engine in facts["scripts"].values()), script
+    monkeypatch.setenv("GEOSLEUTH_TESSERACT", "off")
+    assert main(["doctor"]) == 0
+    text = capsys.readouterr().out
+    assert "switched off" in text and "cannot read: " in text and "Cyrillic" in text

@@ -138,6 +138,7 @@ class Reading:
     place: Place
     prior: float  # share of the name's probability mass (by population and kind)
     strength: float  # how likely the text names this place at all
+    match: str = "exact"  # or "translit", "fuzzy:N": how the text reached the place
 
 
 def name_fit(key: str, place: Place) -> float:
@@ -185,7 +186,7 @@ def _readings(index: PlaceIndex, hit: NameHit) -> list[Reading]:
             strength *= 0.85 if how == "translit" else 0.75
         famous = _is_capital(index, place) and index.is_primary_name(hit.key, place.id)  # fame is in its own name
         strength *= commonness_penalty(hit.key, place, famous, _official_languages(index, place.country_code))
-        out.append(Reading(place, weight / total, strength))
+        out.append(Reading(place, weight / total, strength, how))
     out.sort(key=lambda r: (-r.prior * r.strength, r.place.id))
     return out[:MAX_READINGS]
 
@@ -373,6 +374,7 @@ def place_evidence(spans: list[TextSpan], index: PlaceIndex, *, tool: str = "ana
                         "radius_km": round(r.place.radius_km, 2),
                         "prior": round(r.prior, 4),
                         "strength": round(r.strength, 4),
+                        **({"match": r.match} if r.match != "exact" else {}),
                     }
                     for r in readings
                 ],
