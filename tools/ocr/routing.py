@@ -22,6 +22,7 @@ so a read is reproducible.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import unicodedata
 from collections import Counter
@@ -71,6 +72,29 @@ def dominant_script(text: str) -> tuple[str | None, float]:
 def foreign_letters(text: str) -> bool:
     """Whether RapidOCR put letters of a script it does not read into a line (a misread)."""
     return any(_script(ch) not in (None, *RAPIDOCR_SCRIPTS) for ch in text if ch.isalpha())
+
+
+def plausible(text: str) -> bool:
+    """Whether a model's output looks like writing rather than a model "reading" a line of
+    another script: such output mixes the script's own digits into its letters (Thai
+    "๐ภอ๑๒๐ลหม") and repeats one letter ("นนนทททน"); words on signs do neither."""
+    chars = [ch for ch in text if not ch.isspace()]
+    if not chars:
+        return False
+    native_digit = [unicodedata.category(ch) == "Nd" and not ch.isascii() for ch in chars]
+    mixed = sum(
+        1
+        for i, is_digit in enumerate(native_digit)
+        if is_digit and any(0 <= j < len(chars) and chars[j].isalpha() for j in (i - 1, i + 1))
+    )
+    if mixed >= 2:
+        return False
+    run = 1
+    for a, b in itertools.pairwise(chars):
+        run = run + 1 if a == b and a.isalpha() else 1
+        if run >= 3:
+            return False
+    return True
 
 
 def _crop(image: Image.Image, line: OcrLine) -> Image.Image | None:
@@ -168,24 +192,35 @@ class ScriptRouter(OcrBackend):
     def decide_script(self, crop: Image.Image, first: list[str] | None = None) -> tuple[str, LineRead] | None:
         """The script of a line, and its reading, by asking one model per script.
 
-        Each model reads the line; a model whose output is mostly its own script with the
-        highest confidence wins. Models compete better alone than combined in one
-        Tesseract call (which lets the first language "read" other scripts' lines), and
-        a sure reading (>= ``SURE``) stops the search, so a Cyrillic sign costs one or two
-        reads. Scripts found earlier in the same image are tried first."""
+        Each model reads the line; a model whose output is mostly its own script, looks
+        like writing (:func:`plausible`) and is the surest wins. Models compete better
+        alone than combined in one Tesseract call (which lets the first language "read"
+        other scripts' lines), and a sure reading (>= ``SURE``) stops the search, so a
+        Cyrillic sign costs one or two reads. Scripts found earlier in the same image are
+        tried first; a script whose first model reads the line fairly well also gets its
+        other languages' models (Ukrainian "і" is not in the Russian model)."""
         order = [s for s in (first or []) if s in self.scripts]
         order += [s for s in self.probe if s not in order]
         best: tuple[str, LineRead] | None = None
         for script in order:
-            read = self.engine.read_line(crop, self.scripts[script][0])
-            found, share = dominant_script(read.text)
-            if found != script or share < 0.6:
+            languages = self.scripts[script]
+            read = self.engine.read_line(crop, languages[0])
+            if not self._fits(read, script):
                 continue
+            if read.confidence < SURE and len(languages) > 1 and read.confidence >= 0.4:
+                full = self.engine.read_line(crop, "+".join(languages))
+                if self._fits(full, script) and full.confidence > read.confidence:
+                    read = full
             if best is None or read.confidence > best[1].confidence:
                 best = (script, read)
             if read.confidence >= SURE:
                 break
         return best
+
+    @staticmethod
+    def _fits(read: LineRead, script: str) -> bool:
+        found, share = dominant_script(read.text)
+        return found == script and share >= 0.6 and plausible(read.text)
 
     def reread(self, crop: Image.Image, line: OcrLine, why: str = "empty", seen: list[str] | None = None) -> OcrLine:
         """The better of RapidOCR's reading and the script engine's for one line."""
