@@ -97,6 +97,9 @@ _TESSDATA_DIRS = (
 #: Height (px) of a line's ink band before recognition: Tesseract's LSTM models read
 #: glyphs 20-35 px high best; much larger Arabic or Greek lines come back empty.
 _TEXT_HEIGHT = 32
+#: A line read as nothing is tried once more this small (Arabic models read nothing
+#: with their tall alif and low dots scaled to 28 px or more).
+_SMALL_TEXT_HEIGHT = 22
 #: Widest crop handed to Tesseract (a long line at 40 px is still far narrower).
 _MAX_WIDTH = 2400
 
@@ -227,7 +230,7 @@ def ink_band(grey: np.ndarray) -> tuple[int, int]:
     return start, end
 
 
-def prepare(crop: Image.Image) -> Image.Image:
+def prepare(crop: Image.Image, text_height: float = 0) -> Image.Image:
     """A line crop as Tesseract reads it best: grey, dark text on light, cut to the line's
     own rows, glyphs about 32 px high, with a margin of the line's own background."""
     grey = crop.convert("L")
@@ -241,7 +244,7 @@ def prepare(crop: Image.Image) -> Image.Image:
     top, bottom = ink_band(pixels)
     if bottom - top >= 4:
         grey = grey.crop((0, top, grey.width, bottom))
-    scale = min(_TEXT_HEIGHT / max(grey.height, 1.0), _MAX_WIDTH / grey.width, 6.0)
+    scale = min((text_height or _TEXT_HEIGHT) / max(grey.height, 1.0), _MAX_WIDTH / grey.width, 6.0)
     if abs(scale - 1.0) > 0.05:
         grey = grey.resize(
             (max(2, round(grey.width * scale)), max(2, round(grey.height * scale))), Image.Resampling.LANCZOS
@@ -276,12 +279,14 @@ class TesseractEngine:
 
     def read_line(self, crop: Image.Image, languages: str) -> LineRead:
         """Read one line with the models ``languages`` ("rus" or "rus+ukr")."""
-        image = prepare(crop)
         with self._lock:
             api = self._api(languages)
-            api.SetImage(image)
-            text = api.GetUTF8Text()
-            confidences = [c for c in api.AllWordConfidences() if c >= 0]
+            for height in (_TEXT_HEIGHT, _SMALL_TEXT_HEIGHT):
+                api.SetImage(prepare(crop, height))
+                text = api.GetUTF8Text()
+                confidences = [c for c in api.AllWordConfidences() if c >= 0]
+                if text.strip():
+                    break
         text = clean_text(text)
         confidence = (sum(confidences) / len(confidences) / 100.0) if confidences and text else 0.0
         return LineRead(text, max(0.0, min(1.0, confidence)), languages)
