@@ -74,6 +74,10 @@ def foreign_letters(text: str) -> bool:
     return any(_script(ch) not in (None, *RAPIDOCR_SCRIPTS) for ch in text if ch.isalpha())
 
 
+#: Scripts with many look-alike letters: a line one reads surely, the other may read better.
+_TWINS = {"Cyrl": "Grek", "Grek": "Cyrl"}
+
+
 def plausible(text: str) -> bool:
     """Whether a model's output looks like writing rather than a model "reading" a line of
     another script: such output mixes the script's own digits into its letters (Thai
@@ -215,6 +219,12 @@ class ScriptRouter(OcrBackend):
                 best = (script, read)
             if read.confidence >= SURE:
                 break
+        twin = _TWINS.get(best[0]) if best else None
+        if best and twin in self.scripts and twin not in order[: order.index(best[0])]:
+            # Greek "Πάτρα" is also Cyrillic "Патра" to a model: the twin script decides
+            read = self.engine.read_line(crop, self.scripts[twin][0])
+            if self._fits(read, twin) and read.confidence > best[1].confidence:
+                best = (twin, read)
         return best
 
     @staticmethod
