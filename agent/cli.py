@@ -13,7 +13,7 @@ from pathlib import Path
 from graphs.consensus import STRATEGIES
 from tools.errors import GeoSleuthError
 
-from . import ask_cli, batch_csv, explain_cli, osm_cli, sun_cli, tools_cli
+from . import ask_cli, batch_csv, doctor_cli, explain_cli, osm_cli, sun_cli, tools_cli
 from .agent import Agent
 from .location import Location
 from .render import render_location
@@ -152,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     tools_cli.register(commands)
     sun_cli.register(commands)
     explain_cli.register(commands)
+    doctor_cli.register(commands)
     _register_plugins(commands)
     return parser
 

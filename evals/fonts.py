@@ -33,3 +33,47 @@ def cjk_font() -> str | None:
         if Path(path).exists():
             return path
     return _fc_match("zh")
+
+
+#: Fonts (Debian fonts-noto-core, fonts-dejavu-core, fonts-wqy-microhei) per ISO 15924 script, and the
+#: fontconfig language to ask for when they are not at these paths.
+_SCRIPT_FONTS = {
+    "Latn": (_LATIN[0], "en"),
+    "Cyrl": (_LATIN[0], "ru"),
+    "Grek": (_LATIN[0], "el"),
+    "Hang": ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", "ko"),
+    "Hani": (_CJK[0], "zh"),
+    "Arab": ("/usr/share/fonts/truetype/noto/NotoSansArabic-Bold.ttf", "ar"),
+    "Hebr": ("/usr/share/fonts/truetype/noto/NotoSansHebrew-Bold.ttf", "he"),
+    "Thai": ("/usr/share/fonts/truetype/noto/NotoSansThai-Bold.ttf", "th"),
+    "Deva": ("/usr/share/fonts/truetype/noto/NotoSansDevanagari-Bold.ttf", "hi"),
+    "Geor": ("/usr/share/fonts/truetype/noto/NotoSansGeorgian-Bold.ttf", "ka"),
+    "Armn": ("/usr/share/fonts/truetype/noto/NotoSansArmenian-Bold.ttf", "hy"),
+}
+#: Scripts whose letters join or stack: unreadable unless shaped (Raqm).
+COMPLEX_SCRIPTS = frozenset({"Arab", "Hebr", "Thai", "Deva"})
+
+
+@cache
+def script_font(script: str) -> str | None:
+    """A font file that draws ``script`` (ISO 15924), or None when none is installed."""
+    path, lang = _SCRIPT_FONTS.get(script, (None, None))
+    if path and Path(path).exists():
+        return path
+    return _fc_match(lang) if lang else None
+
+
+@cache
+def can_shape() -> bool:
+    """Whether Pillow can lay out complex scripts (libraqm)."""
+    try:
+        from PIL import features
+
+        return bool(features.check("raqm"))
+    except Exception:  # noqa: BLE001 - an old Pillow without the check
+        return False
+
+
+def can_render(script: str) -> bool:
+    """Whether signs in ``script`` can be drawn legibly here."""
+    return script_font(script) is not None and (script not in COMPLEX_SCRIPTS or can_shape())

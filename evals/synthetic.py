@@ -8,6 +8,13 @@ compression and slight rotation. Each scene records its true position and what i
 shows, so one can ask: when the agent says it is confident, is it right?
 
     python -m evals.synthetic --n 80 --seed 7 --out runs/synthetic
+    python -m evals.synthetic --scripts all --per-script 10 --seed 5 --out runs/scripts
+
+``--scripts`` renders signs in other writing systems instead: the place's name as
+GeoNames has it in that script (Cyrillic, Greek, Hangul, Arabic, Hebrew, Thai,
+Devanagari, Georgian, Armenian; complex scripts shaped with Raqm), variant spellings
+(a Cyrillic letter changed, Latin diacritics swapped or dropped), and Chinese shop fronts
+naming a prefecture city or a county (not a province capital) from China's division table.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from tools.gazetteer import Gazetteer
 from tools.normalize import is_unspaced_char
 
-from .fonts import cjk_font, latin_font
+from .fonts import can_render, cjk_font, latin_font, script_font
 from .resources import gazetteer as eval_gazetteer
 
 KINDS = ("welcome", "direction", "shop_phone", "street", "phone_only", "tiny_name", "distractor")
@@ -80,6 +87,7 @@ class Scene:
     place: str
     texts: list[str]
     expect: str  # "place", "country" or "none": the best a text reader can do
+    script: str = "Latn"  # ISO 15924 of the sign's place name ("variant": a spelling the gazetteer lacks)
 
 
 def _font(size: int, cjk: bool = False, bold: bool = True) -> ImageFont.FreeTypeFont:
@@ -287,13 +295,176 @@ def generate(n: int, seed: int, out: Path, min_population: int = 100_000) -> lis
     return scenes
 
 
+#: Countries whose signs write place names in each script, and a word signs add beside them.
+SCRIPT_SETS: dict[str, tuple[tuple[str, ...], str]] = {
+    "Cyrl": (("RU", "UA", "BY", "BG", "RS", "KZ"), "ЦЕНТР"),
+    "Grek": (("GR", "CY"), "ΚΕΝΤΡΟ"),
+    "Hang": (("KR",), "시청"),
+    "Arab": (("EG", "SA", "MA", "JO", "IQ", "SY", "DZ", "TN"), "مرحبا"),
+    "Hebr": (("IL",), "ברוכים הבאים"),
+    "Thai": (("TH",), "ยินดีต้อนรับ"),
+    "Deva": (("IN", "NP"), "स्वागत"),
+    "Geor": (("GE",), "ცენტრი"),
+    "Armn": (("AM",), "Կենտրոն"),
+}
+#: Letters a misspelling or a neighbouring language swaps (Russian/Ukrainian/Belarusian vowels).
+_CYRILLIC_SWAPS = {"а": "о", "о": "а", "е": "и", "и": "е", "я": "а", "ы": "и"}
+_LATIN_SWAPS = {"ţ": "ț", "ș": "ş", "ş": "ș", "ț": "ţ"}
+_CN_SHOPS = ("百货商店", "人民医院", "汽车站", "大药房", "超市", "宾馆", "中学", "邮政局")
+
+
+def _letters_script(name: str) -> str | None:
+    from tools.variants import key_script
+
+    return key_script(name.lower())
+
+
+def _native(row: dict, script: str) -> str | None:
+    """The name a local sign would write in ``script``: of the place's names in it, the
+    one that sounds most like its own name (the usual form, not a minority one)."""
+    from anyascii import anyascii
+    from rapidfuzz.distance import Levenshtein
+
+    names = [n for n in row.get("alternatenames") or () if 3 <= len(n) <= 18 and _letters_script(n) == script]
+    if not names:
+        return None
+    own = row["name"].lower()
+    return min(sorted(names), key=lambda n: Levenshtein.normalized_distance(anyascii(n).lower(), own))
+
+
+def _misspell(name: str, rng: random.Random) -> str | None:
+    """The name with one letter changed as a neighbouring language or a sign painter would."""
+    spots = [i for i, ch in enumerate(name) if ch.lower() in _CYRILLIC_SWAPS and 0 < i < len(name) - 1]
+    if not spots:
+        return None
+    i = rng.choice(spots)
+    swap = _CYRILLIC_SWAPS[name[i].lower()]
+    return name[:i] + (swap.upper() if name[i].isupper() else swap) + name[i + 1 :]
+
+
+def _draw_script_sign(
+    lines: list[str], script: str, rng: random.Random, size: tuple[int, int] | None = None
+) -> Image.Image:
+    from PIL import features
+
+    width, height = size or rng.choice([(1280, 853), (1024, 768)])
+    image = _background((width, height), rng)
+    draw = ImageDraw.Draw(image)
+    colours = rng.choice(
+        [((250, 250, 248), (20, 60, 150)), ((0, 110, 60), (255, 255, 255)), ((30, 30, 30), (250, 220, 60))]
+    )
+    sw, sh = int(width * rng.uniform(0.5, 0.72)), int(height * rng.uniform(0.24, 0.32))
+    sx, sy = rng.randint(20, width - sw - 20), rng.randint(int(height * 0.25), height - sh - 20)
+    draw.rectangle((sx, sy, sx + sw, sy + sh), fill=colours[0], outline=colours[1], width=4)
+    layout = ImageFont.Layout.RAQM if features.check("raqm") else ImageFont.Layout.BASIC
+    step = sh / (len(lines) + 1)
+    for i, (text, scale) in enumerate(zip(lines, (1.0, 0.55, 0.55)), start=1):
+        # a script's own font may lack Latin letters ("12 km"): those lines use the Latin one
+        path = script_font(script) if any(ch.isalpha() and not ch.isascii() for ch in text) else latin_font()
+        size_px = int(max(24, sh // 3) * scale)
+        while size_px > 12:
+            font = ImageFont.truetype(path, size_px, layout_engine=layout)
+            left, _, right, _ = draw.textbbox((0, 0), text, font=font)
+            if right - left <= 0.88 * sw:
+                break
+            size_px = int(size_px * 0.9)
+        draw.text((sx + sw / 2, sy + step * i), text, font=font, fill=colours[1], anchor="mm")
+    if rng.random() < 0.4:
+        image = image.rotate(rng.uniform(-2, 2), resample=Image.Resampling.BICUBIC, fillcolor=(128, 128, 128))
+    if rng.random() < 0.4:
+        image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 0.8)))
+    return image
+
+
+def _china_scenes(count: int, rng: random.Random) -> list[tuple[str, float, float, list[str]]]:
+    """Shop fronts naming a prefecture city or county of China (capitals, adcode xx01, left out)."""
+    from tools import china
+
+    units = [
+        d
+        for d in china.divisions()
+        if d.level != "province" and d.adcode[2:4] != "01" and "辖" not in d.name and d.name[-1] in "市县"
+    ]
+    out = []
+    for division in rng.sample(units, min(count, len(units))):
+        shop = rng.choice(_CN_SHOPS)
+        out.append((division.name, division.lat, division.lon, [f"{division.name}{shop}", "欢迎光临"]))
+    return out
+
+
+def generate_scripts(per_script: int, seed: int, out: Path, scripts: list[str] | None = None) -> list[Scene]:
+    """Signs in other writing systems (and variant spellings, Chinese shop fronts), with answers."""
+    from tools.gazetteer import _geonames_dir
+
+    rng = random.Random(seed)
+    gaz = Gazetteer()
+    gaz.countries()
+    rows = sorted(json.loads((_geonames_dir() / "cities500.json").read_text()).values(), key=lambda c: c["geonameid"])
+    wanted = scripts or [*SCRIPT_SETS, "variant", "Hani"]
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "images").mkdir(exist_ok=True)
+    scenes: list[Scene] = []
+
+    def save(script: str, k: int, image: Image.Image, lat: float, lon: float, cc: str, place: str, texts: list[str]):
+        name = f"script_{script}_{seed}_{k:03d}.jpg"
+        buffer = io.BytesIO()
+        image.convert("RGB").save(buffer, "JPEG", quality=rng.randint(70, 92))
+        (out / "images" / name).write_bytes(buffer.getvalue())
+        scenes.append(Scene(name[:-4], f"images/{name}", lat, lon, cc, "script_sign", place, texts, "place", script))
+
+    for script in wanted:
+        if script == "Hani":
+            if not can_render("Hani"):
+                continue
+            for k, (place, lat, lon, texts) in enumerate(_china_scenes(per_script, rng)):
+                save("Hani", k, _draw_script_sign(texts, "Hani", rng), lat, lon, "CN", place, texts)
+            continue
+        source = "Cyrl" if script == "variant" else script
+        if source not in SCRIPT_SETS or not can_render(source):
+            continue
+        countries, word = SCRIPT_SETS[source]
+        pool = [
+            i
+            for i, row in enumerate(rows)
+            if row["countrycode"] in countries and (row.get("population") or 0) >= 100_000 and _native(row, source)
+        ]
+        k = 0
+        for index in rng.sample(pool, len(pool)):
+            if k >= per_script:
+                break
+            row = rows[index]
+            name = _native(row, source)
+            if script == "variant":
+                name = _misspell(name, rng) if name and len(name) >= 6 else None
+                if name is None:
+                    continue
+            texts = [name, word] if rng.random() < 0.5 else [name, f"{rng.randint(2, 40)} km"]
+            image = _draw_script_sign(texts, source, rng)
+            save(script, k, image, float(row["latitude"]), float(row["longitude"]), row["countrycode"], name, texts)
+            k += 1
+    with (out / "synthetic.jsonl").open("w", encoding="utf-8") as fh:
+        for scene in scenes:
+            fh.write(json.dumps(asdict(scene), ensure_ascii=False) + "\n")
+    return scenes
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Render a synthetic street-sign set with known answers.")
     parser.add_argument("--n", type=int, default=70)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument(
+        "--scripts",
+        help="render signs in other scripts instead: 'all' or a comma list of "
+        + ", ".join([*SCRIPT_SETS, "variant", "Hani"]),
+    )
+    parser.add_argument("--per-script", type=int, default=10, help="scenes per script with --scripts")
     args = parser.parse_args(argv)
-    scenes = generate(args.n, args.seed, args.out)
+    if args.scripts:
+        chosen = None if args.scripts == "all" else [s.strip() for s in args.scripts.split(",") if s.strip()]
+        scenes = generate_scripts(args.per_script, args.seed, args.out, chosen)
+    else:
+        scenes = generate(args.n, args.seed, args.out)
     print(f"wrote {len(scenes)} scenes to {args.out / 'synthetic.jsonl'}")
     return 0
 

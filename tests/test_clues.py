@@ -615,3 +615,16 @@ def test_common_words_of_other_languages_are_not_taken_for_places() -> None:
     index = PlaceIndex(Gazetteer())
     pandu = next(index.place(i) for i in index.lookup("pandu") if index.place(i).country_code == "CN")
     assert commonness_penalty("pandu", pandu, False, {"zh"}) < 0.2  # Malay for "drive"
+
+
+def test_short_signs_get_a_language_from_their_words() -> None:
+    from tools.clues.language import identify
+
+    probs, how = identify("AREA PROTEGIDA")  # py3langid spreads this over ro, eu, la
+    assert how == "words" and set(probs) <= {"es", "pt"} and "es" in probs
+    assert identify("USCITA DI SICUREZZA")[0].keys() >= {"it"}
+    assert identify("NO PARKING") is None  # English words are on signs everywhere
+    assert identify("HOTEL ASTORIA") is None or identify("HOTEL ASTORIA")[1] != "words"
+    language = one(clues("AREA PROTEGIDA"), "language")
+    assert top(language) & {"ES", "BR", "MX", "AR", "PT", "CO"}
+    assert "GQ" not in top(language)  # one line's alternatives are not two languages seen together

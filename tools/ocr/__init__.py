@@ -15,6 +15,8 @@ from .multiscale import ReadOptions, read_image
 from .rapid import RapidOcrBackend
 from .registry import BACKENDS, DEFAULT_BACKEND, available_backends, get_backend, resolve_backend_name
 from .result import ReadLine, ReadResult
+from .routing import ScriptRouter, with_scripts
+from .tesseract import TesseractEngine, readable_scripts, unreadable_scripts
 from .tool import ReadTextArgs, ReadTextTool
 
 __all__ = [
@@ -32,6 +34,8 @@ __all__ = [
     "ReadResult",
     "ReadTextArgs",
     "ReadTextTool",
+    "ScriptRouter",
+    "TesseractEngine",
     "UnknownOcrBackendError",
     "available_backends",
     "get_backend",
@@ -39,6 +43,9 @@ __all__ = [
     "merge_lines",
     "normalize_text",
     "read_image",
+    "readable_scripts",
     "resolve_backend_name",
     "text_similarity",
+    "unreadable_scripts",
+    "with_scripts",
 ]

@@ -54,6 +54,8 @@ class OcrLine:
     text: str
     confidence: float
     quad: Quad
+    #: Which engine read the text when a backend combines several ("tesseract:rus"); "" otherwise.
+    engine: str = ""
 
     def __post_init__(self) -> None:
         confidence = float(self.confidence)

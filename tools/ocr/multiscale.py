@@ -232,7 +232,7 @@ class _Session:
             if not text:
                 continue
             quad = map_quad(line.quad, 1 / sx, 1 / sy, left, top)
-            read = _Read(OcrLine(text, line.confidence, quad), read_on, (sx + sy) / 2, stage)
+            read = _Read(OcrLine(text, line.confidence, quad, line.engine), read_on, (sx + sy) / 2, stage)
             if stage == "tile":
                 x0, y0, x1, y1 = line.box
                 touches = (x0 <= 2, y0 <= 2, x1 >= image.width - 2, y1 >= image.height - 2)
@@ -424,6 +424,7 @@ class _Session:
                     read_on=read.read_on,
                     scale=read.scale / ((sx + sy) / 2),
                     stage=read.stage,
+                    engine=read.line.engine,
                 )
             )
         merged = merge_lines(lines)

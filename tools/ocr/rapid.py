@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from .backend import OcrBackend
 from .lines import OcrLine
@@ -108,6 +109,45 @@ class RapidOcrBackend(OcrBackend):
     def _read(self, rgb: np.ndarray) -> list[OcrLine]:
         bgr = np.ascontiguousarray(rgb[:, :, ::-1])
         result = self._engine(bgr)
+        return self._lines(result)
+
+    def read_boxes(self, image: Image.Image) -> list[OcrLine]:
+        """Every box the detector found, *including* those the recogniser read as nothing.
+
+        RapidOCR drops boxes whose text came back empty, and those are exactly the lines
+        of scripts its recogniser does not know (Cyrillic, Hangul, Thai, ...): another
+        engine can read them in the same box. Empty boxes come back with text "" and
+        confidence 0.
+        """
+        if image.mode != "RGB":
+            image = image.convert("RGB")
+        if image.width < 2 or image.height < 2:
+            return []
+        self.load()
+        bgr = np.ascontiguousarray(np.asarray(image)[:, :, ::-1])
+        with self._read_lock:
+            return self._all_boxes(bgr)
+
+    def _all_boxes(self, bgr: np.ndarray) -> list[OcrLine]:
+        engine = self._engine
+        try:
+            from rapidocr.utils.process_img import map_boxes_to_original
+
+            work, record = engine.preprocess_img(bgr)
+            det, _cls, rec, _crops = engine.run_ocr_steps(work, record)
+        except (AttributeError, ImportError, TypeError):  # another rapidocr layout: only the read lines
+            return self._lines(engine(bgr))
+        if det.boxes is None or rec.txts is None or rec.scores is None or len(det.boxes) != len(rec.txts):
+            return []
+        boxes = map_boxes_to_original(det.boxes, record, bgr.shape[0], bgr.shape[1])
+        out = []
+        for box, text, score in zip(boxes, rec.txts, rec.scores):
+            text = str(text).strip()
+            out.append(OcrLine(text, float(score) if text else 0.0, tuple(map(tuple, box))))  # type: ignore[arg-type]
+        return out
+
+    @staticmethod
+    def _lines(result: Any) -> list[OcrLine]:
         boxes, texts, scores = (
             getattr(result, "boxes", None),
             getattr(result, "txts", None),

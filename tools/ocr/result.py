@@ -35,6 +35,8 @@ class ReadLine:
     stage: str
     edge: bool = False
     support: int = 1
+    #: The engine that read the text when the backend combines several ("tesseract:rus").
+    engine: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -49,6 +51,7 @@ class ReadLine:
             "stage": self.stage,
             "edge": self.edge,
             "support": self.support,
+            **({"engine": self.engine} if self.engine else {}),
         }
 
 
@@ -67,6 +70,8 @@ class ReadResult:
     elapsed_s: float = 0.0
     budget_exhausted: bool = False
     skipped: list[str] = field(default_factory=list)
+    #: Scripts this machine cannot read (no Tesseract, or its models missing).
+    unreadable_scripts: list[str] = field(default_factory=list)
 
     def timing(self) -> dict[str, Any]:
         """How long the read took, overall and per pass (kept apart from what it read)."""
@@ -87,4 +92,5 @@ class ReadResult:
             "stages": [{k: v for k, v in stage.items() if k != "seconds"} for stage in self.stages],
             "budget_exhausted": self.budget_exhausted,
             "skipped": list(self.skipped),
+            **({"unreadable_scripts": list(self.unreadable_scripts)} if self.unreadable_scripts else {}),
         }

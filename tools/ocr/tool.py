@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field
@@ -13,6 +14,11 @@ from ..tool_settings import OcrSettings
 from .multiscale import ReadOptions, read_image
 from .registry import get_backend, resolve_backend_name
 from .result import ReadLine, ReadResult
+from .routing import ScriptRouter, with_scripts
+from .tesseract import unreadable_scripts
+
+logger = logging.getLogger(__name__)
+_WARNED = False
 
 #: Lines listed in the observation text (all of them are in the evidence and data).
 MAX_LISTED_LINES = 40
@@ -62,8 +68,14 @@ def listing(result: ReadResult) -> str:
     """A compact text for a model: one line per text read, most confident kept when long."""
     where = result.image + (f" region {result.region}" if result.region else "")
     zooms = f"; zoomed into {', '.join(result.zoom_images)}" if result.zoom_images else ""
+    note = ""
+    if result.unreadable_scripts:
+        note = (
+            f"\nnote: this machine cannot read {', '.join(result.unreadable_scripts)} text "
+            "(install tesseract-ocr and its language packs)"
+        )
     if not result.lines:
-        return f"no text found in {where} ({result.backend}{zooms})"
+        return f"no text found in {where} ({result.backend}{zooms}){note}"
     shown = result.lines
     hidden = 0
     if len(shown) > MAX_LISTED_LINES:
@@ -78,7 +90,7 @@ def listing(result: ReadResult) -> str:
     body = [_listing_line(line) for line in shown]
     if hidden:
         body.append(f"... {hidden} less confident line{'s' if hidden != 1 else ''} not listed")
-    return "\n".join([header, *body])
+    return "\n".join([header, *body]) + note
 
 
 class ReadTextTool(GeoTool):
@@ -105,9 +117,13 @@ class ReadTextTool(GeoTool):
         window = resolve_box(region, units, entry.size) if region is not None else None
         name = resolve_backend_name(backend, self.ctx.settings)
         engine = self.ctx.resources.get(f"ocr:{name}", lambda: get_backend(name))
+        if str(self.ctx.settings.get("ocr_scripts", "auto")).lower() not in ("off", "false", "0", "no"):
+            engine = with_scripts(engine)
         budget = float(self.ctx.settings.get("ocr_time_budget_s") or DEFAULT_TIME_BUDGET_S)
         options = ReadOptions(zoom=zoom, min_confidence=min_confidence, time_budget_s=budget)
         result = read_image(self.ctx.images, image, engine, region=window, options=options)
+        if not isinstance(engine, ScriptRouter):
+            self._note_unreadable(result)
         arguments: dict[str, Any] = {
             "image": image,
             "region": region,
@@ -125,7 +141,7 @@ class ReadTextTool(GeoTool):
                 image=line.image,
                 bbox=[round(v, 1) for v in line.box],
                 source=source,
-                provenance=f"{result.backend} on {line.read_on}",
+                provenance=f"{line.engine or result.backend} on {line.read_on}",
                 details={
                     "backend": result.backend,
                     "read_on": line.read_on,
@@ -134,6 +150,7 @@ class ReadTextTool(GeoTool):
                     "quad": [[round(x, 1), round(y, 1)] for x, y in line.quad],
                     "raw_confidence": round(line.raw_confidence, 4),
                     "stage": line.stage,
+                    **({"engine": line.engine} if line.engine else {}),
                 },
             )
             for line in result.lines
@@ -145,3 +162,17 @@ class ReadTextTool(GeoTool):
             data=result.to_json(),
             meta=result.timing(),
         )
+
+    def _note_unreadable(self, result: ReadResult) -> None:
+        """Say once per run (and once per process in the log) which scripts cannot be read here."""
+        global _WARNED
+        if getattr(self.ctx, "_told_unreadable_scripts", False):
+            return
+        missing = unreadable_scripts()
+        if not missing:
+            return
+        result.unreadable_scripts = missing
+        self.ctx._told_unreadable_scripts = True  # type: ignore[attr-defined]
+        if not _WARNED:
+            _WARNED = True
+            logger.warning("OCR cannot read %s text on this machine (Tesseract is not available)", ", ".join(missing))
