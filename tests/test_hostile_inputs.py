@@ -167,7 +167,17 @@ CLI_CASES = [
     ),
     CliCase("osm-verify-lat", lambda t: ["osm", "verify", "100", "0", "Rua Augusta"], 2, "lat: "),
     CliCase("osm-radius", lambda t: ["osm", "search", "--tag", "a=b", "--around", "-33.9,18.4,500000"], 2, "radius"),
+    CliCase("trace-over-input", lambda t: ["locate", str(_img(t)), "--trace", str(_img(t))], 1, "over the input image"),
+    CliCase("trace-exists", lambda t: ["locate", str(_img(t)), "--trace", str(_existing(t))], 1, "exists already"),
+    CliCase("trace-under-a-file", lambda t: ["locate", str(_img(t)), "--trace", str(_existing(t) / "x")], 1, "trace"),
+    CliCase("trace-in-proc", lambda t: ["locate", str(_img(t)), "--trace", "/proc/geosleuth.jsonl"], 1, "trace"),
 ]
+
+
+def _existing(tmp_path: Path) -> Path:
+    path = tmp_path / "kept.jsonl"
+    path.write_text("precious\n")
+    return path
 
 
 def _img(tmp_path: Path) -> Path:
@@ -180,6 +190,16 @@ def _img(tmp_path: Path) -> Path:
 def quiet_env(monkeypatch, tmp_path):
     monkeypatch.setenv("GEOSLEUTH_ONLINE", "0")
     monkeypatch.setenv("GEOSLEUTH_TOOL_SETTINGS", '{"net_min_interval_s": 0}')
+
+
+def test_nothing_is_overwritten(quiet_env, tmp_path, capsys):
+    photo = _img(tmp_path)
+    before = photo.read_bytes()
+    assert main(["locate", str(photo), "--trace", str(photo)]) == 1
+    assert photo.read_bytes() == before  # the input photo is intact
+    kept = _existing(tmp_path)
+    assert main(["locate", str(photo), "--trace", str(kept)]) == 1 and kept.read_text() == "precious\n"
+    assert main(["locate", str(photo), "--trace", str(kept), "--force"]) == 0 and kept.read_text() != "precious\n"
 
 
 @pytest.mark.parametrize("case", CLI_CASES, ids=[c.id for c in CLI_CASES])

@@ -189,3 +189,13 @@ def test_a_paused_run_resumes_in_another_process(photo, tmp_path):
         warnings.simplefilter("error")
         with pytest.raises(ConfigError, match="no paused run"):
             Agent().resume(run_id)
+
+
+def test_alocate_takes_review_too(agent, photo):
+    import asyncio
+
+    pending = asyncio.run(agent.alocate(photo, use_metadata=False, review=True))
+    assert isinstance(pending, PendingReview)
+    assert pending.resume(select=1).city == "Madrid"
+    decided = asyncio.run(agent.alocate(photo, use_metadata=False, review={"select": 2}))
+    assert decided.city == "Nagoya"
