@@ -81,6 +81,7 @@ COLUMNS = (
         ("coverage", "coverage"),
         ("s_per_image", "s/image"),
         ("radius_honesty", "truth in circle"),
+        ("single_point", "rests on one clue"),
     ]
     + [(f"recall_area_{int(a)}", f"recall ≤1e{round(math.log10(a))} km²") for a in AREAS_KM2]
 )
@@ -175,6 +176,8 @@ def run_row(summary: Mapping[str, Any], records: Sequence[Mapping[str, Any]]) ->
     )
     for level in ("country", "region", "city"):
         row[level] = _pct((levels.get(level) or {}).get("accuracy"))
+    attribution = summary.get("attribution") or {}
+    row["single_point"] = _pct(attribution.get("share"))  # answers resting on a single point of failure
     row.update(radius_honesty(records))
     return row
 

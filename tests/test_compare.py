@@ -40,6 +40,8 @@ def test_table_rows_references_and_bootstrap(two_runs):
     assert first["acc_25km"] == 100.0 and first["coverage"] == 100.0 and first["geoscore"] == pytest.approx(5000, 1)
     assert second["acc_25km"] == 0.0 and second["coverage"] == 0.0
     assert first["radius_honesty"] == 100.0  # EXIF answers: the truth is inside every circle
+    assert first["single_point"] == 100.0  # each EXIF answer rests on its one GPS tag
+    assert second["single_point"] is None  # nothing answered, nothing to explain
     assert [r["method"] for r in table["references"]] == ["GeoLocSFT", "G3", "GeoRanker", "GeoSearch + GeoRanker"]
     (diff,) = table["differences"]
     assert diff["n"] == 5 and diff["acc_25km"] == {"diff": -100.0, "low": -100.0, "high": -100.0}
