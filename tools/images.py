@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from .errors import (
     EmptyImageError,
@@ -284,6 +284,10 @@ def _from_object(source: Image.Image | np.ndarray, max_pixels: int) -> LoadedIma
     return LoadedImage(rgb, digest, label, getattr(image, "format", None), image.mode, image.size, exif)
 
 
+#: EXIF Orientation values that turn or flip the stored pixels (1 and unknown values do not).
+_TURNING_ORIENTATIONS = frozenset(range(2, 9))
+
+
 def _load_image(source: Any, *, max_pixels: int, max_bytes: int) -> LoadedImage:
     if isinstance(source, (Image.Image, np.ndarray)):
         return _from_object(source, max_pixels)
@@ -331,7 +335,10 @@ def _load_image(source: Any, *, max_pixels: int, max_bytes: int) -> LoadedImage:
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise TruncatedImageError(f"{label} is truncated or corrupt: {exc}", label) from exc
     try:
-        oriented = ImageOps.exif_transpose(opened)
+        # Pillow's exif_transpose copies the whole image even when there is nothing to turn
+        # (a 12 MP photo: 36 MB): only call it when the Orientation tag asks for a turn.
+        turn = exif is None or exif.get(ExifTags.Base.Orientation, 1) in _TURNING_ORIENTATIONS
+        oriented = ImageOps.exif_transpose(opened) if turn else opened
     except Exception as exc:  # noqa: BLE001 - a broken Orientation tag: keep the pixels as stored
         notes.append(f"EXIF orientation ignored: {type(exc).__name__}")
         oriented = opened
