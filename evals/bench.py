@@ -1,6 +1,6 @@
 """Benchmarks that print figures: speed and memory of the embedded default.
 
-    python -m evals.bench pixels [--photos ../shared/data/photos/photos.jsonl]
+    python -m evals.bench pixels [--photos ../shared/data/photos/photos.jsonl] [--profile]
     python -m evals.bench net      (memory under a 200 MB response: see evals.bench_net)
     python -m evals.bench osm [--nodes 1000000] [--postgres postgresql://...]   (see evals.bench_osm)
     python -m evals.bench explain [--photos ...]   (ms per evidence item of Agent.explain: evals.bench_explain)
@@ -134,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     pixels.add_argument("--repeat", type=int, default=1)
     pixels.add_argument("--rendered", type=int, default=5, help="also time this many rendered 12 MP scenes")
     pixels.add_argument("--json", action="store_true", help="print all figures as JSON")
+    pixels.add_argument(
+        "--profile", action="store_true", help="seconds per stage (decode, OCR passes, tools, graph nodes) per photo"
+    )
     from . import bench_osm
 
     bench_osm.add_arguments(sub.add_parser("osm", help="local OSM index: import time, size, query latency"))
@@ -168,6 +171,12 @@ def main(argv: list[str] | None = None) -> int:
         if not args.photos.exists():
             print(f"no photos at {args.photos}", file=sys.stderr)
             return 2
+        if args.profile:
+            from .bench_profile import bench_profile, format_profile
+
+            figures = bench_profile(args.photos, args.rendered)
+            print(json.dumps(figures, indent=2) if args.json else format_profile(figures))
+            return 0
         figures = bench_pixels(args.photos, args.repeat, args.rendered)
         if args.json:
             print(json.dumps(figures, indent=2))

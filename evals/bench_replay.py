@@ -5,7 +5,7 @@ the whole pixel pipeline runs) with its trace recorded, then replayed from that 
 several times; the replayed Location must equal the live one. Prints per-image
 seconds and the ratio of medians.
 
-    geosleuth bench replay [--photos ../shared/data/photos/photos.jsonl] [--repeat 3]
+    geosleuth bench replay [--photos ../shared/data/photos/photos.jsonl] [--repeat 3] [--rendered 2]
 """
 
 from __future__ import annotations
@@ -29,7 +29,18 @@ def _images(photos: Path | None) -> list[Path]:
     return images
 
 
-def bench_replay(photos: Path | None, repeat: int = 3, model_delay_s: float = 1.0) -> dict[str, Any]:
+def _rendered(count: int, folder: Path) -> list[Path]:
+    """Rendered 4000x3000 street scenes saved as JPEG (the real set has no 12 MP photo)."""
+    from .bench import twelve_megapixel_scenes
+
+    paths = []
+    for name, image in twelve_megapixel_scenes(count):
+        paths.append(folder / f"{name}.jpg")
+        image.save(paths[-1], quality=92)
+    return paths
+
+
+def bench_replay(photos: Path | None, repeat: int = 3, model_delay_s: float = 1.0, rendered: int = 0) -> dict[str, Any]:
     from agent import Agent
 
     agent = Agent()
@@ -37,6 +48,7 @@ def bench_replay(photos: Path | None, repeat: int = 3, model_delay_s: float = 1.
     agent.locate(images[0], use_metadata=False)  # warm up: OCR models, gazetteer, place index
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
+        images += _rendered(rendered, Path(tmp))
         for number, image in enumerate(images):
             trace = Path(tmp) / f"run{number}.jsonl"
             started = time.perf_counter()

@@ -144,6 +144,7 @@ def register_bench(commands: argparse._SubParsersAction) -> None:
         default=1.0,
         help="seconds per served-model reply in the model-driven run (0: skip)",
     )
+    replay.add_argument("--rendered", type=int, default=0, help="also replay this many rendered 12 MP scenes")
     replay.add_argument("--json", action="store_true")
     model = which.add_parser("model", help="VLM generation latency and SFT steps/s and memory on a device")
     model.add_argument("--device", default="auto", help="auto (cuda when present), cpu, cuda, cuda:1")
@@ -179,7 +180,7 @@ def _bench(args: argparse.Namespace) -> int:
     if args.benchmark == "replay":
         from .bench_replay import bench_replay, format_replay
 
-        figures = bench_replay(args.photos, args.repeat, args.model_delay)
+        figures = bench_replay(args.photos, args.repeat, args.model_delay, args.rendered)
         print(json.dumps(figures, indent=2) if args.json else format_replay(figures))
         return 0
     if args.benchmark == "served":

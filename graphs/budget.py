@@ -90,8 +90,8 @@ class Clock:
     def remaining(self) -> float:
         return max(0.0, self.max_seconds - self.elapsed())
 
-    def deadline(self) -> float:
-        """The ``time.monotonic()`` value at which the budget runs out."""
+    def deadline(self) -> float | None:
+        """The ``time.monotonic()`` value at which the budget runs out (None: no deadline)."""
         return self.started + self.max_seconds
 
     def expired(self) -> bool:
@@ -113,6 +113,12 @@ class ReplayClock(Clock):
 
     def elapsed(self) -> float:
         return 0.0
+
+    def deadline(self) -> float | None:
+        """None: a replayed call is answered from the trace at once, so there is nothing
+        to cancel, and no worker thread per call (a call made live in lenient replay runs
+        without a wall-time limit, as the recorded stops are replayed from the trace)."""
+        return None
 
     def expired(self) -> bool:
         position = len(self.checks)

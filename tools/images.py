@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from .errors import (
     EmptyImageError,
@@ -284,6 +284,12 @@ def _from_object(source: Image.Image | np.ndarray, max_pixels: int) -> LoadedIma
     return LoadedImage(rgb, digest, label, getattr(image, "format", None), image.mode, image.size, exif)
 
 
+#: EXIF Orientation values that turn or flip the stored pixels (1 and unknown values do not).
+_TURNING_ORIENTATIONS = frozenset(range(2, 9))
+#: Those of them that swap width and height (the quarter turns).
+_SWAPPING_ORIENTATIONS = frozenset(range(5, 9))
+
+
 def _load_image(source: Any, *, max_pixels: int, max_bytes: int) -> LoadedImage:
     if isinstance(source, (Image.Image, np.ndarray)):
         return _from_object(source, max_pixels)
@@ -331,7 +337,10 @@ def _load_image(source: Any, *, max_pixels: int, max_bytes: int) -> LoadedImage:
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise TruncatedImageError(f"{label} is truncated or corrupt: {exc}", label) from exc
     try:
-        oriented = ImageOps.exif_transpose(opened)
+        # Pillow's exif_transpose copies the whole image even when there is nothing to turn
+        # (a 12 MP photo: 36 MB): only call it when the Orientation tag asks for a turn.
+        turn = exif is None or exif.get(ExifTags.Base.Orientation, 1) in _TURNING_ORIENTATIONS
+        oriented = ImageOps.exif_transpose(opened) if turn else opened
     except Exception as exc:  # noqa: BLE001 - a broken Orientation tag: keep the pixels as stored
         notes.append(f"EXIF orientation ignored: {type(exc).__name__}")
         oriented = opened
@@ -464,6 +473,55 @@ class ImageRegistry:
                 loaded.source,
                 exif=loaded.exif,
                 notes=list(loaded.notes),
+            )
+            self._images[handle] = entry
+        self._announce(entry)
+        return entry
+
+    def add_file_lazily(
+        self,
+        source: str | os.PathLike[str],
+        sha256: str,
+        *,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> RegisteredImage:
+        """Register an input file whose hash is already known (a replay checked it against
+        its trace) without decoding it: size, EXIF and notes come from the header, and the
+        pixels are decoded by :func:`load_image` only if something looks at them. A file
+        whose decoded hash or size then differs is refused (``UnreadableFileError``)."""
+        path, label, _ = _stat_file(source)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            try:
+                with Image.open(path) as header:
+                    width, height = header.size
+                    notes: list[str] = []
+                    try:  # a JPEG's EXIF precedes its pixels; other formats may keep it after them
+                        exif: Image.Exif | None = header.getexif() if header.format in ("JPEG", "MPO") else None
+                    except Exception:  # noqa: BLE001 - malformed EXIF: decoded eagerly below, as ever
+                        exif = None
+            except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+                exif = None
+        if exif is None:  # not a JPEG, or an odd header: the eager path, which says what is wrong
+            return self.add_loaded(load_image(path, max_pixels=max_pixels, max_bytes=max_bytes))
+        if width * height > max_pixels:
+            load_image(path, max_pixels=max_pixels, max_bytes=max_bytes)  # raises the limit's own error
+        if exif.get(ExifTags.Base.Orientation, 1) in _SWAPPING_ORIENTATIONS and width != height:
+            width, height = height, width
+            notes.append("rotated upright from EXIF orientation")
+        size = (width, height)
+
+        def decode() -> Image.Image:
+            loaded = load_image(path, max_pixels=max_pixels, max_bytes=max_bytes)
+            if loaded.sha256 != sha256 or loaded.image.size != size:
+                raise UnreadableFileError(f"{label} changed since it was registered (hash or size differs)", label)
+            return loaded.image
+
+        with self._lock:
+            handle = f"img:{len(self._images)}"
+            entry = RegisteredImage(
+                handle, None, sha256, label, exif=exif, notes=notes, declared_size=size, _factory=decode
             )
             self._images[handle] = entry
         self._announce(entry)

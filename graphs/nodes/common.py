@@ -36,7 +36,7 @@ def make_view(state: RunState, ctx: RunContext) -> RunView:
     )
 
 
-def tool_deadline(ctx: RunContext) -> dict[str, float]:
+def tool_deadline(ctx: RunContext) -> dict[str, float | None]:
     """The run's deadline from its budget clock, handed to the tools (network calls honour
     it) and to the call itself (a tool still running then is cancelled)."""
     assert ctx.clock is not None

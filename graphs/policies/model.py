@@ -38,6 +38,8 @@ from .model_prompt import (
     SYSTEM_PROMPT,
     conversation,
     is_model_message,
+    reference_of,
+    with_pixels,
 )
 
 MODEL_LANE = "model"
@@ -60,10 +62,34 @@ class ModelPolicySettings:
     system_prompt: str = SYSTEM_PROMPT
 
 
+def _by_reference(dumped: dict[str, Any]) -> dict[str, Any]:
+    content = dumped.get("content")
+    if not isinstance(content, list):
+        return dumped
+    blocks = []
+    for block in content:
+        inner = block.get("image_url") if isinstance(block, dict) and block.get("type") == "image_url" else None
+        url = inner.get("url") if isinstance(inner, dict) else None
+        if isinstance(url, str):
+            block = {**block, "image_url": {**inner, "url": reference_of(url)}}
+        blocks.append(block)
+    return {**dumped, "content": blocks}
+
+
 def messages_digest(messages: list[BaseMessage]) -> str:
-    """What identifies a model call: the exact messages sent (replay matches on it)."""
-    payload = json.dumps([m.model_dump(mode="json") for m in messages], sort_keys=True, default=str)
+    """What identifies a model call: the messages sent (replay matches on it), each image
+    by its reference (hash, size, longest side sent), never by its encoded bytes — so the
+    same call has the same digest whether the pixels were attached or not."""
+    payload = json.dumps([_by_reference(m.model_dump(mode="json")) for m in messages], sort_keys=True, default=str)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _answers_from_trace(model: BaseChatModel) -> bool:
+    """A replay stand-in that will not go live: it matches messages by digest and never
+    looks at pixels, so none are attached for it."""
+    from ..replay import ReplayChatModel
+
+    return isinstance(model, ReplayChatModel) and model.live is None
 
 
 def _raw_text(message: AIMessage) -> str:
@@ -140,10 +166,11 @@ class ModelPolicy(Policy):
         return bound.bind(**options) if options else bound
 
     def _invoke(
-        self, runnable: Any, messages: list[BaseMessage], label: str, arguments: dict[str, Any]
+        self, view: RunView, runnable: Any, messages: list[BaseMessage], label: str, arguments: dict[str, Any]
     ) -> tuple[AIMessage, ModelCall]:
         started, t0 = time.time(), time.perf_counter()
-        reply = runnable.invoke(messages)
+        sent = messages if _answers_from_trace(self.model) else with_pixels(messages, view.images)
+        reply = runnable.invoke(sent)
         if not isinstance(reply, AIMessage):
             raise TypeError(f"the model returned {type(reply).__name__}, not an AIMessage")
         call = ModelCall(
@@ -187,7 +214,7 @@ class ModelPolicy(Policy):
         for attempt in range(self.settings.retries + 1):
             arguments = {"round": self._model_rounds(view), "attempt": attempt, "seed": None}
             try:
-                reply, call = self._invoke(runnable, messages, "model.plan", arguments)
+                reply, call = self._invoke(view, runnable, messages, "model.plan", arguments)
             except ReplayDivergenceError:
                 raise  # strict replay must stop where the recorded run went elsewhere
             except Exception as exc:  # noqa: BLE001 - a failing model ends gathering, not the run
@@ -251,7 +278,7 @@ class ModelPolicy(Policy):
         for attempt in range(self.settings.retries + 1):
             arguments = {"sample": task.sample, "temperature": temperature, "attempt": attempt, "seed": task.sample}
             try:
-                reply, call = self._invoke(runnable, messages, "model.propose", arguments)
+                reply, call = self._invoke(view, runnable, messages, "model.propose", arguments)
             except ReplayDivergenceError:
                 raise  # strict replay must stop where the recorded run went elsewhere
             except Exception as exc:  # noqa: BLE001 - one failed sample must not sink the others

@@ -5,6 +5,11 @@ Messages are LangChain messages with OpenAI-style content blocks (``image_url`` 
 ``data:`` URL), the form every chat backend accepts; the transformers backend turns the
 data URLs back into pixels. Chat Completions tool messages carry text only, so images a
 tool produced reach the model in a following user turn.
+
+A conversation is built with image *references* (hash, size, longest side sent) and
+the pixels are attached (:func:`with_pixels`) only for a model that looks at them: a
+replay answers model calls from the trace by the digest of the messages, which names
+images by reference, so replaying a model-driven run never decodes or encodes an image.
 """
 
 from __future__ import annotations
@@ -53,9 +58,13 @@ RETRY_INSTRUCTION = (
 )
 
 
-_ENCODED: OrderedDict[tuple[str, int], str] = OrderedDict()
+_ENCODED: OrderedDict[str, str] = OrderedDict()  # image reference -> data URL
+_REFERENCE_OF: dict[str, str] = {}  # data URL -> image reference (the same entries, inverted)
 _ENCODED_LOCK = threading.Lock()
 _ENCODED_MAX = 64
+
+#: An image in a message, by identity: ``geosleuth-image:<sha256>/<w>x<h>/<max side>``.
+REFERENCE_SCHEME = "geosleuth-image:"
 
 
 def _encode(image: Image.Image, max_side: int) -> str:
@@ -67,25 +76,108 @@ def _encode(image: Image.Image, max_side: int) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def image_reference(registry: ImageRegistry, handle: str, max_side: int) -> str:
+    """What identifies an image block: the pixels' hash, their size and the longest side
+    the model is sent. Known without decoding or encoding anything (a replayed crop's
+    hash and size come from the trace), so building a conversation costs no pixels."""
+    entry = registry.get(handle)
+    width, height = entry.size
+    return f"{REFERENCE_SCHEME}{entry.sha256}/{width}x{height}/{max_side}"
+
+
+def reference_block(registry: ImageRegistry, handle: str, max_side: int) -> dict[str, Any]:
+    """An ``image_url`` block that names the image instead of carrying it; a backend gets
+    the pixels through :func:`with_pixels`."""
+    return {"type": "image_url", "image_url": {"url": image_reference(registry, handle, max_side)}}
+
+
+def _data_url(registry: ImageRegistry, handle: str, reference: str, max_side: int) -> str:
+    """The JPEG data URL of a reference, encoded once per process while it is in use.
+
+    Every planning round resends the images, so encodings are cached by reference: the
+    same pixels give the same bytes."""
+    with _ENCODED_LOCK:
+        url = _ENCODED.get(reference)
+        if url is not None:
+            _ENCODED.move_to_end(reference)
+            return url
+    url = _encode(registry.get(handle).image, max_side)
+    with _ENCODED_LOCK:
+        _ENCODED[reference] = url
+        _REFERENCE_OF[url] = reference
+        while len(_ENCODED) > _ENCODED_MAX:
+            _, evicted = _ENCODED.popitem(last=False)
+            _REFERENCE_OF.pop(evicted, None)
+    return url
+
+
+def reference_of(url: str) -> str:
+    """The image reference a data URL was encoded from (the URL itself when unknown):
+    a message digest names images by identity whether or not their pixels were attached."""
+    if url.startswith(REFERENCE_SCHEME):
+        return url
+    with _ENCODED_LOCK:
+        return _REFERENCE_OF.get(url, url)
+
+
 def image_block(registry: ImageRegistry, handle: str, max_side: int) -> dict[str, Any]:
     """One image as an OpenAI ``image_url`` content block (JPEG data URL, longest side
-    capped so a 12 MP photo does not become a 5 MB request).
+    capped so a 12 MP photo does not become a 5 MB request)."""
+    reference = image_reference(registry, handle, max_side)
+    return {"type": "image_url", "image_url": {"url": _data_url(registry, handle, reference, max_side)}}
 
-    Every planning round resends the images, so encodings are cached by the image's
-    hash: the same pixels give the same bytes (and message digests stay stable)."""
-    entry = registry.get(handle)
-    key = (f"{entry.sha256}:{entry.size}", max_side)
-    with _ENCODED_LOCK:
-        url = _ENCODED.get(key)
-        if url is not None:
-            _ENCODED.move_to_end(key)
-    if url is None:
-        url = _encode(entry.image, max_side)
-        with _ENCODED_LOCK:
-            _ENCODED[key] = url
-            while len(_ENCODED) > _ENCODED_MAX:
-                _ENCODED.popitem(last=False)
-    return {"type": "image_url", "image_url": {"url": url}}
+
+def _parse_reference(url: str) -> tuple[str, tuple[int, int], int] | None:
+    if not url.startswith(REFERENCE_SCHEME):
+        return None
+    try:
+        sha256, size, side = url[len(REFERENCE_SCHEME) :].split("/")
+        width, height = size.split("x")
+        return sha256, (int(width), int(height)), int(side)
+    except ValueError:
+        return None
+
+
+def _block_url(block: Any) -> str | None:
+    if not isinstance(block, dict) or block.get("type") != "image_url":
+        return None
+    inner = block.get("image_url")
+    url = inner.get("url") if isinstance(inner, dict) else inner
+    return url if isinstance(url, str) else None
+
+
+def with_pixels(messages: Sequence[BaseMessage], registry: ImageRegistry) -> list[BaseMessage]:
+    """The messages with every image reference replaced by its JPEG data URL (what a
+    backend that sends or reads images needs); messages without references are kept as
+    they are. A reference to an image the run does not have is a ``ValueError``."""
+    handles: dict[tuple[str, tuple[int, int]], str] | None = None
+    out: list[BaseMessage] = []
+    for message in messages:
+        content = message.content
+        if not isinstance(content, list) or not any(
+            (_block_url(b) or "").startswith(REFERENCE_SCHEME) for b in content
+        ):
+            out.append(message)
+            continue
+        if handles is None:
+            handles = {}
+            for handle in registry.handles():
+                entry = registry.get(handle)
+                handles.setdefault((entry.sha256, entry.size), handle)
+        blocks = []
+        for block in content:
+            parsed = _parse_reference(_block_url(block) or "")
+            if parsed is None:
+                blocks.append(block)
+                continue
+            sha256, size, side = parsed
+            handle = handles.get((sha256, size))
+            if handle is None:
+                raise ValueError(f"the message refers to an image this run does not have ({sha256[:12]}…, {size})")
+            url = _data_url(registry, handle, _block_url(block) or "", side)
+            blocks.append({"type": "image_url", "image_url": {"url": url}})
+        out.append(message.model_copy(update={"content": blocks}))
+    return out
 
 
 def _describe(registry: ImageRegistry, handle: str) -> str:
@@ -126,7 +218,7 @@ def opening_turn(view: RunView, *, max_side: int, include_evidence: bool) -> Hum
     if include_evidence and view.evidence:
         text += ["", "Evidence gathered so far by the automatic tools:", evidence_digest(view.evidence)]
     blocks: list[dict[str, Any]] = [{"type": "text", "text": "\n".join(text)}]
-    blocks += [image_block(view.images, h, max_side) for h in roots]
+    blocks += [reference_block(view.images, h, max_side) for h in roots]
     return HumanMessage(content=blocks)
 
 
@@ -136,7 +228,7 @@ def _new_images_turn(view: RunView, handles: list[str], max_side: int) -> HumanM
         return None
     text = "Images produced by the tools: " + ", ".join(_describe(view.images, h) for h in handles) + "."
     return HumanMessage(
-        content=[{"type": "text", "text": text}] + [image_block(view.images, h, max_side) for h in handles]
+        content=[{"type": "text", "text": text}] + [reference_block(view.images, h, max_side) for h in handles]
     )
 
 
