@@ -25,7 +25,7 @@ from graphs.replay import ReplayChatModel, TraceReplay, replay_tools
 from graphs.trace import Trace, read_trace
 from tools.errors import TraceError
 from tools.hints import Hint
-from tools.images import load_image
+from tools.images import ImageRegistry, load_image
 
 from .location import Location
 from .session import RunRequest, RunSession
@@ -73,6 +73,19 @@ def _check_hashes(trace: Trace, images: list[Any], max_pixels: int) -> None:
             actual = load_image(source, max_pixels=max_pixels).sha256
         if actual != expected:
             raise TraceError(f"image {number} is not the image the trace was recorded on (sha256 differs)")
+
+
+def _lazy_registry(agent: Agent, trace: Trace, sources: list[Any]) -> ImageRegistry | None:
+    """The inputs registered from their headers (hashes already checked): a replay that
+    never looks at the pixels never decodes them. None when an input is not a file."""
+    if not all(isinstance(s, (str, Path)) for s in sources):
+        return None
+    registry = ImageRegistry()
+    for source, info in zip(sources, trace.header.images):
+        registry.add_file_lazily(
+            source, info["sha256"], max_pixels=agent.max_image_pixels, max_bytes=agent.max_image_bytes
+        )
+    return registry
 
 
 def _policy(agent: Agent, trace: Trace, replay: TraceReplay, samples: int | None) -> Policy:
@@ -127,6 +140,7 @@ def replay_run(
     session = RunSession.prepare(
         agent,
         sources if len(sources) > 1 else sources[0],
+        registry=_lazy_registry(agent, parsed, sources),
         request=request,
         trace=trace_out,
         policy=policy or _policy(agent, parsed, replay, samples),

@@ -153,7 +153,7 @@ class RunSession:
                     load_image(source, max_pixels=agent.max_image_pixels, max_bytes=agent.max_image_bytes)
                 )
         else:
-            sources = []
+            sources = as_image_list(images) if images is not None else []
         tool_context = ToolContext(
             images=registry,
             resources=agent.resources,
