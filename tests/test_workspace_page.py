@@ -259,3 +259,34 @@ def test_the_page_works_from_the_keyboard(tmp_path, monkeypatch, open_page, gaze
         page.wait_for_selector("#run-status.done", timeout=60_000)
         assert page.inner_text("#answer strong") == "38.72000, -9.14000"
     ws.close()
+
+
+def test_case_settings_and_notes_from_the_page(tmp_path, open_page):
+    ws, live = serve(tmp_path, paced_agents)
+    with live:
+        api = httpx.Client(base_url=live.url, headers={"X-GeoSleuth-Token": TOKEN})
+        case_id = api.post("/api/cases", json={"name": "settings"}).json()["id"]
+        page = open_page(f"{live.url}/?token={TOKEN}#/case/{case_id}")
+        page.wait_for_selector("#set-save")
+        page.check("#set-online")
+        page.uncheck("#set-review")
+        page.click("#set-save")
+        page.wait_for_selector("#flash:has-text('Settings saved.')")
+        settings = api.get(f"/api/cases/{case_id}").json()["settings"]
+        assert settings["online"] is True and settings["review"] is False
+
+        # a remote model server without photo upload is refused, and the page says why
+        page.fill("#set-model", "openai:gpt-4o@https://api.example.com/v1")
+        page.click("#set-save")
+        page.wait_for_selector("#flash.error")
+        assert "image upload" in page.inner_text("#flash")
+        assert api.get(f"/api/cases/{case_id}").json()["settings"]["model"] is None
+
+        page.fill("#case-note", "<i>three photos expected</i>")
+        page.click("#case-note-add")
+        page.wait_for_selector("#case-notes li")
+        assert page.inner_text("#case-notes li") == "<i>three photos expected</i>"
+        notes = api.get(f"/api/cases/{case_id}").json()["notes"]
+        assert [(n["text"], n["image_id"]) for n in notes] == [("<i>three photos expected</i>", None)]
+        assert page.context.refused == []
+    ws.close()
