@@ -3,6 +3,7 @@ evidence with safe provenance links, candidates, and the report's map component.
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -63,7 +64,11 @@ def test_view_of_a_paused_and_a_finished_run(client: TestClient) -> None:
     wait(client, run_id, "awaiting_review")
     view = client.get(f"/api/runs/{run_id}/view").json()
     assert view["status"] == "awaiting_review"
-    assert view["image"] == {"handle": "img:0", "width": 320, "height": 240}
+    assert {k: view["image"][k] for k in ("handle", "width", "height")} == {
+        "handle": "img:0",
+        "width": 320,
+        "height": 240,
+    }
     assert view["candidates"] and view["candidates"][0]["lat"] == pytest.approx(38.72, abs=1e-3)
     assert any(e["kind"] == "exif" and e["provenance_url"] is None for e in view["evidence"])
     assert 'class="map world"' in view["map_html"] and 'class="land"' in view["map_html"]
@@ -77,3 +82,44 @@ def test_view_of_a_paused_and_a_finished_run(client: TestClient) -> None:
     assert fragment.headers["content-type"].startswith("text/html")
     assert fragment.text == done["map_html"]
     assert client.get("/api/runs/nope/view").status_code == 404
+
+
+def test_boxes_found_on_a_crop_are_drawn_on_the_photo(tmp_path: Path, gazetteer) -> None:
+    from agent import Agent
+    from agent.exports import as_location
+    from graphs.trace import read_trace
+    from workspace.page import _root_boxes
+
+    source = tmp_path / "run.jsonl"
+    Agent(disable=["ocr"]).locate(str(Path(__file__).parents[1] / "examples" / "lisbon_street.jpg"), trace=source)
+    records = [json.loads(line) for line in source.read_text().splitlines()]
+    final = next(r for r in records if r.get("kind") == "final")
+    crop = {
+        **next(r for r in records if r.get("kind") == "image"),
+        "index": final["index"],
+        "name": "img:1",
+        "handle": "img:1",
+        "parent": "img:0",
+        "operation": {"op": "crop", "box": [800, 400, 1200, 720]},
+        "to_parent": [0.5, 0.5, 800.0, 400.0],
+        "to_root": [0.5, 0.5, 800.0, 400.0],
+        "width": 800,
+        "height": 640,
+        "sha256": "",
+        "path": None,
+    }
+    final["index"] += 1
+    evidence_step = next(r for r in records if r.get("kind") == "evidence")
+    sign = {**evidence_step["evidence"][0], "id": "ev:99", "kind": "ocr_text", "value": "RUA", "geo": None}
+    on_crop = {**sign, "image": "img:1", "bbox": [100, 40, 300, 100]}
+    evidence_step["evidence"].append(on_crop)
+    final["result"]["evidence"].append(on_crop)  # the answer lists its evidence too
+    records.insert(records.index(final), crop)
+    edited = tmp_path / "edited.jsonl"
+    edited.write_text("".join(json.dumps(r) + "\n" for r in records))
+
+    trace = read_trace(edited)
+    photo, boxes = _root_boxes(trace, list(as_location(trace).evidence))
+    assert photo["handle"] == "img:0"
+    assert photo["crops"] == [{"handle": "img:1", "operation": "crop", "box": [800.0, 400.0, 1200.0, 720.0]}]
+    assert [b["box"] for b in boxes if b["evidence_id"] == "ev:99"] == [[850.0, 420.0, 950.0, 450.0]]

@@ -85,7 +85,21 @@ def _root_boxes(trace: Any, evidence: list[Any]) -> tuple[dict[str, Any] | None,
         boxes.append(
             {"evidence_id": item.id, "kind": item.kind, "value": str(item.value), "box": list(key), "also": []}
         )
-    return {"handle": root.handle, "width": root.width, "height": root.height}, boxes
+    crops = []
+    for entry in entries.values():  # crops and zooms the tools made, where they lie on the photo
+        if entry.parent is None or entry.to_root is None or _root_handle(entries, entry) != root.handle:
+            continue
+        sx, sy, ox, oy = entry.to_root
+        op = dict(entry.operation or {})
+        crops.append(
+            {
+                "handle": entry.handle,
+                "operation": str(op.get("op", "derived")),
+                "box": [round(ox, 1), round(oy, 1), round(entry.width * sx + ox, 1), round(entry.height * sy + oy, 1)],
+            }
+        )
+    photo = {"handle": root.handle, "width": root.width, "height": root.height, "crops": crops}
+    return photo, boxes
 
 
 def _root_handle(entries: dict[str, Any], entry: Any) -> str:

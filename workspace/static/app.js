@@ -337,6 +337,14 @@ function photoFigure(view, image) {
   if (view.image && view.image.width && view.image.height) {
     const overlay = svg("svg", { class: "overlay", viewBox: `0 0 ${view.image.width} ${view.image.height}`,
       preserveAspectRatio: "none", "aria-hidden": "true" });
+    for (const c of view.image.crops || []) {
+      const [x0, y0, x1, y1] = c.box;
+      const rect = svg("rect", { class: "crop", x: x0, y: y0, width: Math.max(1, x1 - x0), height: Math.max(1, y1 - y0) });
+      const title = svg("title");
+      title.textContent = `${c.handle}: ${c.operation}`;
+      rect.append(title);
+      overlay.append(rect);
+    }
     for (const b of view.boxes) {
       const [x0, y0, x1, y1] = b.box;
       const rect = svg("rect", { class: `box ${b.kind}`, "data-ev": b.evidence_id || "", x: x0, y: y0,
