@@ -290,3 +290,33 @@ def test_case_settings_and_notes_from_the_page(tmp_path, open_page):
         assert [(n["text"], n["image_id"]) for n in notes] == [("<i>three photos expected</i>", None)]
         assert page.context.refused == []
     ws.close()
+
+
+def test_an_online_case_adds_osm_tiles_and_an_offline_one_asks_for_none(tmp_path, monkeypatch, open_page):
+    pytest.importorskip("xstatic.pkg.leaflet", reason="xstatic-leaflet is not installed")
+    monkeypatch.setenv("GEOSLEUTH_TEST_PACE_S", "0")
+    # the runs themselves stay offline here (nothing to reach); only the page's tiles are at stake
+    ws, live = serve(tmp_path, lambda settings: Agent(policy=PacedPolicy(), disable=["ocr"]))
+    hostile = "<img src=x onerror=window.pwned=1>"
+    with live:
+        api = httpx.Client(base_url=live.url, headers={"X-GeoSleuth-Token": TOKEN})
+        photo = jpeg_with_gps(38.72, -9.14, make=hostile)
+        pages = {}
+        for online in (True, False):
+            case_id = api.post("/api/cases", json={"name": "tiles", "online": online, "review": False}).json()["id"]
+            api.post(f"/api/cases/{case_id}/images", files={"file": ("p.jpg", photo, "image/jpeg")}).raise_for_status()
+            page = open_page(f"{live.url}/?token={TOKEN}#/case/{case_id}")
+            page.wait_for_selector("#run-status.done", timeout=60_000)
+            page.wait_for_selector("#answer")
+            pages[online] = page
+        online_page = pages[True]
+        online_page.wait_for_selector("#tiles.leaflet-container")
+        online_page.wait_for_selector("#tiles path.leaflet-interactive", state="attached")
+        online_page.screenshot(path=str(tmp_path / "online.png"))
+        online_page.wait_for_timeout(300)
+        refused = online_page.context.refused
+        assert refused and all(u.startswith("https://tile.openstreetmap.org/") for u in refused)
+        assert online_page.evaluate("window.pwned") is None
+        assert pages[False].locator("#tiles").count() == 0
+        assert pages[False].context.refused == []
+    ws.close()

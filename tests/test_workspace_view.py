@@ -123,3 +123,13 @@ def test_boxes_found_on_a_crop_are_drawn_on_the_photo(tmp_path: Path, gazetteer)
     assert photo["handle"] == "img:0"
     assert photo["crops"] == [{"handle": "img:1", "operation": "crop", "box": [800.0, 400.0, 1200.0, 720.0]}]
     assert [b["box"] for b in boxes if b["evidence_id"] == "ev:99"] == [[850.0, 420.0, 950.0, 450.0]]
+
+
+def test_leaflet_comes_from_its_package_by_safe_names_only() -> None:
+    pytest.importorskip("xstatic.pkg.leaflet", reason="xstatic-leaflet is not installed")
+    from workspace.page import leaflet_file
+
+    assert b"Leaflet" in (leaflet_file("leaflet.js") or b"")
+    assert leaflet_file("images/layers.png")
+    for name in ("../__init__.py", "images/../../__init__.py", "a/b/c.js", ".hidden.css", "leaflet.js.map"):
+        assert leaflet_file(name) is None

@@ -28,11 +28,14 @@ from tools.errors import GeoSleuthError
 
 from .errors import ApiError
 
+#: OSM tiles are the one thing the page may load from elsewhere, and it asks for them only
+#: when the case is online (see ``app.js``).
+TILES = "https://tile.openstreetmap.org"
 PAGE_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; "
+    f"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: {TILES}; "
     "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
-STATIC_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+STATIC_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".png": "image/png"}
 
 
 def static_file(name: str) -> bytes | None:
@@ -41,6 +44,21 @@ def static_file(name: str) -> bytes | None:
         return None
     item = resources.files("workspace").joinpath("static", name)
     return item.read_bytes() if item.is_file() else None
+
+
+def leaflet_file(name: str) -> bytes | None:
+    """Leaflet's own files, from the ``xstatic-leaflet`` package (never copied into this
+    repository); None when it is not installed (the page then shows the offline map only)."""
+    try:
+        from xstatic.pkg import leaflet
+    except ImportError:
+        return None
+    if name.startswith(".") or ".." in name or name.count("/") > 1 or Path(name).suffix not in STATIC_TYPES:
+        return None
+    if "/" in name and not name.startswith("images/"):
+        return None
+    path = Path(leaflet.BASE_DIR) / name
+    return path.read_bytes() if path.is_file() else None
 
 
 def provenance_url(provenance: str | None) -> str | None:
@@ -195,6 +213,13 @@ def register_page(app: FastAPI, ws: Any) -> None:
     @app.get("/static/map.css", include_in_schema=False)
     def map_css() -> Response:
         return Response(MAP_CSS, media_type="text/css; charset=utf-8")
+
+    @app.get("/static/leaflet/{name:path}", include_in_schema=False)
+    def leaflet(name: str) -> Response:
+        body = leaflet_file(name)
+        if body is None:
+            raise ApiError(404, "not_found", f"no Leaflet file {name!r} (pip install xstatic-leaflet)")
+        return Response(body, media_type=STATIC_TYPES[Path(name).suffix])
 
     @app.get("/static/{name}", include_in_schema=False)
     def static(name: str) -> Response:

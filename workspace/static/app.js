@@ -270,7 +270,7 @@ function showRun(detail, kase, runId) {
   async function refresh() {
     try {
       const view = await api("GET", `/api/runs/${runId}/view`);
-      if (!closed) drawRun(body, view, image, stepsBox, runId, refresh);
+      if (!closed) drawRun(body, view, image, stepsBox, runId, refresh, !!kase.settings.online);
       status.textContent = view.status;
       status.className = `status ${view.status}`;
     } catch (err) { flash(err.message, true); }
@@ -312,7 +312,7 @@ function stepLine(kind, step) {
   }
 }
 
-function drawRun(body, view, image, stepsBox, runId, refresh) {
+function drawRun(body, view, image, stepsBox, runId, refresh, online) {
   const parts = [];
   if (view.status === "awaiting_review") parts.push(reviewPanel(view, runId, refresh));
   if (view.answer && view.answer.lat !== undefined && view.answer.lat !== null) {
@@ -325,6 +325,11 @@ function drawRun(body, view, image, stepsBox, runId, refresh) {
   const maps = h("div", { class: "maps", id: "map" });
   maps.innerHTML = view.map_html || ""; // escaped by the server's map component
   const right = h("div", {}, h("h3", { text: "Map" }), maps);
+  if (online && view.answer && typeof view.answer.lat === "number") {
+    const tiles = h("div", { class: "tiles", id: "tiles", role: "img", "aria-label": "OpenStreetMap round the answer" });
+    right.prepend(tiles);
+    tileMap(tiles, view);
+  }
   parts.push(h("div", { class: "detail" }, left, right));
   parts.push(h("h3", { text: `Candidates (${view.candidates.length})` }), candidatesTable(view.candidates));
   parts.push(h("h3", { text: `Evidence (${view.evidence.length})` }), evidenceList(view.evidence, body));
@@ -424,4 +429,42 @@ function reviewPanel(view, runId, refresh) {
       h("button", { type: "button", id: "review-hint-send", onclick: () => decide({ hint: hint.value }) }, "Send hint")),
     h("div", { class: "row" }, h("label", { for: "review-note" }, "note"), note),
     h("ul", { class: "review-candidates" }, rows));
+}
+
+// ---------------------------------------------------------------- OSM tiles (online cases only)
+// Leaflet comes from the xstatic-leaflet package, served by this server; it is loaded, and
+// tiles are asked for, only when the case is online. Offline, the SVG map above is all.
+// Tooltips get DOM nodes, never strings: Leaflet would parse a string as HTML.
+let leafletLoading = null;
+
+function loadLeaflet() {
+  if (window.L) return Promise.resolve(window.L);
+  if (!leafletLoading) {
+    leafletLoading = new Promise((resolve, reject) => {
+      document.head.append(h("link", { rel: "stylesheet", href: "/static/leaflet/leaflet.css" }));
+      const script = h("script", { src: "/static/leaflet/leaflet.js" });
+      script.addEventListener("load", () => resolve(window.L));
+      script.addEventListener("error", () => reject(new Error("Leaflet is not installed (pip install xstatic-leaflet)")));
+      document.head.append(script);
+    });
+  }
+  return leafletLoading;
+}
+
+async function tileMap(container, view) {
+  let L;
+  try { L = await loadLeaflet(); } catch (err) { container.remove(); return; }
+  const a = view.answer;
+  if (!container.isConnected) return; // redrawn meanwhile
+  const map = L.map(container, { scrollWheelZoom: false }).setView([a.lat, a.lon], 13);
+  L.tileLayer("https://tile.openstreetmap.org/{z}/{x}/{y}.png", {
+    maxZoom: 19, attribution: "© OpenStreetMap contributors",
+  }).addTo(map);
+  view.candidates.forEach((c, i) => {
+    L.circleMarker([c.lat, c.lon], { radius: 6, color: "#ff9500" }).bindTooltip(h("span", { text: `${i + 1}. ${c.label || ""}` })).addTo(map);
+  });
+  const radius = Math.max(50, (a.radius_km || 0) * 1000);
+  const circle = L.circle([a.lat, a.lon], { radius, color: "#ff2d55" }).addTo(map);
+  L.circleMarker([a.lat, a.lon], { radius: 8, color: "#ff2d55", fillOpacity: 0.9 }).bindTooltip(h("span", { text: "answer" })).addTo(map);
+  map.fitBounds(circle.getBounds());
 }
