@@ -34,6 +34,7 @@ from .config import WorkspaceConfig
 from .errors import ApiError, error_body
 from .events import result_view, run_events
 from .originals import Originals
+from .page import register_page
 from .runner import RunPool
 from .security import BodyTooLarge, Guard
 from .store import Store
@@ -433,6 +434,7 @@ class Workspace:
                 background=BackgroundTask(target.unlink, missing_ok=True),
             )
 
+        register_page(app, ws)
         return app
 
 
