@@ -132,7 +132,7 @@ def test_geobrowse_level2_csv(tmp_path):
     )
     (item,), facts = load_dataset(table)
     assert facts["kind"] == "geobrowse" and item.truth.answer == "长春" and item.solution == "1. 落叶乔木"
-    assert item.extra == {"level": "level2", "gold_text_answer": "AC米兰"}
+    assert item.extra == {"level": "level2", "gold_text_answer": "AC米兰", "text_solution": "1. 长春亚泰"}
 
 
 def test_format_is_detected_from_the_header_or_forced(tmp_path):

@@ -79,9 +79,15 @@ def test_real_photos_without_metadata(agent, photos):
 
 
 @pytest.mark.skipif(latin_font() is None, reason="no DejaVu font installed")
-@pytest.mark.parametrize("lines", [["МОСКВА", "улица Тверская"], ["תל אביב"]], ids=["cyrillic", "hebrew"])
-def test_scripts_the_reader_cannot_read_do_not_mislead(agent, lines):
-    """The bundled OCR has no Cyrillic or Hebrew model: it sees Latin look-alikes ("MOCKBA").
-    That must not turn into a confident answer somewhere else."""
+@pytest.mark.parametrize(
+    "lines,place",
+    [(["МОСКВА", "улица Тверская"], (55.7558, 37.6173)), (["תל אביב"], (32.0853, 34.7818))],
+    ids=["cyrillic", "hebrew"],
+)
+def test_scripts_the_reader_cannot_read_do_not_mislead(agent, lines, place):
+    """RapidOCR has no Cyrillic or Hebrew model: it sees Latin look-alikes ("MOCKBA"). That
+    must never become a confident answer somewhere else; with Tesseract's language packs
+    the sign is read, and a confident answer is then the place it names."""
     location = agent.locate(sign(lines, latin_font()), use_metadata=False)
-    assert not location.answered or location.confidence < 0.25
+    if location.answered and location.confidence >= 0.25:
+        assert haversine_km(location.lat, location.lon, *place) < 25
