@@ -15,13 +15,11 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from graphs.budget import Budget
 from graphs.policy import policy_from_description
 from graphs.trace import TraceRecorder, parse_trace_lines
 from graphs.trace_schema import ImageStep
 from tools.cache import default_cache_dir, writable_dir
 from tools.errors import ConfigError
-from tools.hints import Hint
 from tools.images import ImageRegistry, LoadedImage, load_image
 
 if TYPE_CHECKING:
@@ -145,15 +143,7 @@ def resume_paused(agent: Agent, run_id: str, decision: Any = None, **fields: Any
     else:
         records = list(record.get("records") or [])
         recorder = TraceRecorder(None, run_id, records=records)
-    saved = record["request"]
-    request = RunRequest(
-        use_metadata=bool(saved.get("use_metadata", True)),
-        hint=Hint.model_validate(saved["hint"]) if saved.get("hint") else None,
-        budget=Budget.coerce(saved.get("budget")),
-        question=saved.get("question"),
-        strategy=saved.get("strategy") or agent.strategy,
-        disabled_kinds=frozenset(saved.get("disabled_kinds") or ()),
-    )
+    request = RunRequest.from_json(record["request"], strategy=agent.strategy)
     try:
         policy = policy_from_description(record["policy"], model=getattr(agent.policy, "model", None))
     except ValueError:

@@ -18,13 +18,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from graphs.budget import Budget, ReplayClock
+from graphs.budget import ReplayClock
 from graphs.network import NetworkPolicy
 from graphs.policy import Policy, policy_from_description
 from graphs.replay import ReplayChatModel, TraceReplay, replay_tools
 from graphs.trace import Trace, read_trace
 from tools.errors import TraceError
-from tools.hints import Hint
 from tools.images import ImageRegistry, load_image
 
 from .location import Location
@@ -101,15 +100,8 @@ def _policy(agent: Agent, trace: Trace, replay: TraceReplay, samples: int | None
 
 
 def _request(agent: Agent, trace: Trace, strategy: str | None) -> RunRequest:
-    config = trace.config
-    return RunRequest(
-        use_metadata=bool(config.get("use_metadata", True)),
-        hint=Hint.model_validate(config["hint"]) if config.get("hint") else None,
-        budget=Budget.coerce(config.get("budget")),
-        question=config.get("question"),
-        strategy=agent.request(strategy=strategy or config.get("strategy")).strategy,
-        disabled_kinds=frozenset(config.get("disabled_kinds") or ()),
-    )
+    chosen = agent.request(strategy=strategy or trace.config.get("strategy")).strategy  # a counterfactual wins
+    return RunRequest.from_json({**trace.config, "strategy": chosen}, strategy=chosen)
 
 
 def replay_run(

@@ -71,6 +71,19 @@ class RunRequest:
     strategy: str = "cluster"
     disabled_kinds: frozenset[str] = frozenset()
 
+    @classmethod
+    def from_json(cls, saved: Mapping[str, Any], *, strategy: str) -> RunRequest:
+        """A request as :meth:`to_json` (or a trace header's config) recorded it;
+        ``strategy`` stands in where none was recorded."""
+        return cls(
+            use_metadata=bool(saved.get("use_metadata", True)),
+            hint=Hint.model_validate(saved["hint"]) if saved.get("hint") else None,
+            budget=Budget.coerce(saved.get("budget")),
+            question=saved.get("question"),
+            strategy=saved.get("strategy") or strategy,
+            disabled_kinds=frozenset(saved.get("disabled_kinds") or ()),
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "use_metadata": self.use_metadata,

@@ -34,7 +34,7 @@ from typing import Any
 from tools.errors import ConfigError, GeoSleuthError
 
 from .items import EvalItem
-from .runner import EvalConfig, RecordWriter
+from .runner import EvalConfig, RecordWriter, blank_record
 
 IN_FLIGHT_PER_ACTOR = 2
 MAX_ATTEMPTS = 3
@@ -153,22 +153,7 @@ def _absolute(item: EvalItem) -> EvalItem:
 
 
 def _failed(item: EvalItem, reason: str) -> dict[str, Any]:
-    return {
-        "id": item.id,
-        "images": [str(p) for p in item.images],
-        "prompt": item.prompt,
-        "solution": item.solution,
-        "truth": item.truth.model_dump(),
-        "gold": None,
-        "prediction": None,
-        "judgement": None,
-        "llm_judgement": None,
-        "distance_km": None,
-        "trajectory": None,
-        "tool_calls": None,
-        "error": reason,
-        "elapsed_s": 0.0,
-    }
+    return {**blank_record(item, reason), "elapsed_s": 0.0}
 
 
 def run_ray(config: EvalConfig, pending: list[EvalItem], writer: RecordWriter) -> dict[str, Any]:

@@ -186,6 +186,28 @@ class ResultsFile:
             self.done.add(record["id"])
 
 
+def blank_record(item: EvalItem, error: str | None = None) -> dict[str, Any]:
+    """An item's record before anything is known of it: every key present, so records of
+    failed items (either engine) read like the others."""
+    return {
+        "id": item.id,
+        "images": [str(p) for p in item.images],
+        "prompt": item.prompt,
+        "solution": item.solution,
+        "truth": item.truth.model_dump(),
+        "gold": None,
+        "prediction": None,
+        "judgement": None,
+        "llm_judgement": None,
+        "distance_km": None,
+        "trajectory": None,
+        "tool_calls": None,
+        "error": error,
+        "gold_text_answer": gold_text(item),
+        "text_answer": None,
+    }
+
+
 class Evaluator:
     """Turns one item into one record: locate, then score against the truth."""
 
@@ -204,23 +226,7 @@ class Evaluator:
     def record(self, item: EvalItem) -> dict[str, Any]:
         """The item's record; its trace is written to :func:`trace_file` under ``self.traces``."""
         started = time.perf_counter()
-        base: dict[str, Any] = {
-            "id": item.id,
-            "images": [str(p) for p in item.images],
-            "prompt": item.prompt,
-            "solution": item.solution,
-            "truth": item.truth.model_dump(),
-            "gold": None,
-            "prediction": None,
-            "judgement": None,
-            "llm_judgement": None,
-            "distance_km": None,
-            "trajectory": None,
-            "tool_calls": None,
-            "error": None,
-            "gold_text_answer": gold_text(item),
-            "text_answer": None,
-        }
+        base = blank_record(item)
         if item.extra.get("admin"):
             base["admin"] = item.extra["admin"]  # the dataset's own country/region/city (OSV-5M)
         trace_path = trace_file(self.traces, item.id)

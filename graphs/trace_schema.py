@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from tools.errors import TraceError
 from tools.evidence import Candidate, Evidence, Observation
+from tools.net import EgressRecord
 
 TRACE_FORMAT = "geosleuth-trace"
 TRACE_VERSION = 2
@@ -173,19 +174,12 @@ class ErrorStep(Step):
         return f"{self.name}: {self.error.message}"
 
 
-class EgressStep(Step):
-    """A request that left the machine (when: the step's timing): service, host, what
-    was sent (the OCR'd text of a query, "the photo", the Overpass QL), and the outcome."""
+class EgressStep(Step, EgressRecord):
+    """A request that left the machine (when: the step's timing): an
+    :class:`~tools.net.EgressRecord` (service, host, what was sent — the OCR'd text of a
+    query, "the photo", the Overpass QL — and the outcome) as a trace step."""
 
     kind: Literal["egress"] = "egress"
-    service: str
-    host: str
-    method: str = "GET"
-    url: str = ""
-    sent: str = ""
-    outcome: str = "ok"
-    status: int | None = None
-    attempts: int = 1
 
     def summary(self) -> str:
         return f"{self.service} {self.host}: {self.sent[:80]!r} -> {self.outcome}"

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tools.images import compose
+
 from .trace_schema import TRACE_VERSION
 
 _VOLATILE_V1 = ("elapsed_s", "seconds", "cached", "attempts", "endpoint")
@@ -63,12 +65,7 @@ class _ImageMaps:
         if not isinstance(handle, str) or handle in self.to_root:
             return None
         parent = info.get("parent")
-        base = self.to_root.get(parent) if isinstance(parent, str) else None
-        to_root = None
-        if to_parent is not None and base is not None:
-            sx, sy, ox, oy = to_parent
-            psx, psy, pox, poy = base
-            to_root = (sx * psx, sy * psy, ox * psx + pox, oy * psy + poy)
+        to_root = compose(to_parent, self.to_root.get(parent) if isinstance(parent, str) else None)
         self.to_root[handle] = to_root
         return {
             "type": "step",

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, field_validator
 from .base import GeoTool
 from .errors import GeoSleuthError
 from .evidence import Observation
-from .image_ops import enhance, rotate
+from .image_ops import enhance, resample, rotate
 from .images import RegisteredImage
 
 ImageHandle = Annotated[str, Field(pattern=r"^img:\d+$", description="An image handle such as 'img:0'.")]
@@ -57,9 +57,7 @@ def resize_for_detail(image: Image.Image, factor: float, max_side: int = MAX_DER
     longest = max(image.size)
     factor = min(factor, max_side / longest) if longest * factor > max_side else factor
     size = (max(1, round(image.width * factor)), max(1, round(image.height * factor)))
-    if size == image.size:
-        return image.copy()
-    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0 if factor < 1 else None)
+    return resample(image, size)
 
 
 def _describe(entry: RegisteredImage, what: str) -> str:
