@@ -152,7 +152,7 @@ def bench_profile(photos: Path | None, rendered: int = 5, large_mp: float = 7.5)
 
     from agent import Agent
 
-    from .bench import _peak_rss_mb, twelve_megapixel_scenes
+    from .bench import _peak_rss_mb, rendered_scene_files
 
     sources: list[Path] = []
     if photos is not None and photos.exists():
@@ -161,10 +161,7 @@ def bench_profile(photos: Path | None, rendered: int = 5, large_mp: float = 7.5)
                 sources.append(photos.parent / json.loads(line)["image"])
     agent = Agent()
     with tempfile.TemporaryDirectory() as tmp:
-        for name, image in twelve_megapixel_scenes(rendered):
-            path = Path(tmp) / f"{name}.jpg"
-            image.save(path, quality=92)
-            sources.append(path)
+        sources.extend(rendered_scene_files(rendered, Path(tmp)))
         if sources:
             agent.locate(sources[0], use_metadata=False)  # warm: OCR models, gazetteer, place index
         rows = [profile_one(agent, source) for source in sources]

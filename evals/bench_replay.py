@@ -31,13 +31,9 @@ def _images(photos: Path | None) -> list[Path]:
 
 def _rendered(count: int, folder: Path) -> list[Path]:
     """Rendered 4000x3000 street scenes saved as JPEG (the real set has no 12 MP photo)."""
-    from .bench import twelve_megapixel_scenes
+    from .bench import rendered_scene_files
 
-    paths = []
-    for name, image in twelve_megapixel_scenes(count):
-        paths.append(folder / f"{name}.jpg")
-        image.save(paths[-1], quality=92)
-    return paths
+    return rendered_scene_files(count, folder)
 
 
 def bench_replay(photos: Path | None, repeat: int = 3, model_delay_s: float = 1.0, rendered: int = 0) -> dict[str, Any]:

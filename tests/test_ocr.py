@@ -159,6 +159,77 @@ def test_small_text_in_a_large_photo_is_only_read_by_zooming() -> None:
         assert 0 <= x0 < x1 <= 4000 and 0 <= y0 < y1 <= 3000
 
 
+def _photo_with_small_lines() -> tuple[Image.Image, dict[str, list[float]]]:
+    """A 12 MP photo with one big board and two lines 8 px high (under 3 px in the overview)."""
+    photo = Image.new("RGB", (4000, 3000), (200, 192, 175))
+    _board(photo, "GRAND HOTEL", (600, 500), 150)
+    small = {
+        "TEL 0217 548 392": _board(
+            photo, "TEL 0217 548 392", (2600, 2250), 11, board=(230, 230, 225), ink=(20, 20, 20)
+        ),
+        "RUA AUGUSTA 27": _board(photo, "RUA AUGUSTA 27", (500, 2500), 11, board=(235, 232, 220), ink=(30, 30, 30)),
+    }
+    return photo, small
+
+
+class _OverviewBoxesNothing(RapidOcrBackend):
+    """RapidOCR whose overview gives its text map but no lines, as when the detector cannot
+    make a box of text that small, or the recogniser reads its box as nothing."""
+
+    def read_with_map(self, image: Image.Image):
+        _lines, text_map = super().read_with_map(image)
+        return [], text_map
+
+
+class _NoMapRapidOcr(RapidOcrBackend):
+    """RapidOCR that keeps its text map to itself, like an engine without one."""
+
+    def read_with_map(self, image: Image.Image):
+        return self.read(image), None
+
+
+@needs_font
+@needs_rapidocr
+def test_the_overviews_text_map_points_the_zooms_at_small_text_instead_of_tiling() -> None:
+    from tools.ocr import read_image
+
+    photo, small = _photo_with_small_lines()
+    backend = get_backend("rapidocr")
+    overview = photo.resize((1280, 960), Image.Resampling.LANCZOS)
+    _lines, text_map = backend.read_with_map(overview)
+    assert text_map is not None and text_map.image_size == (1280, 960)
+    rows, cols = text_map.prob.shape
+    assert text_map.to_image((0, 0, cols, rows)) == (0, 0, 1280, 960)
+    for box in small.values():  # the detector scores the 3 px text as text, though it makes no box of it
+        patch = text_map.prob[
+            int(box[1] * 0.32 * rows / 960) : int(box[3] * 0.32 * rows / 960) + 1,
+            int(box[0] * 0.32 * cols / 1280) : int(box[2] * 0.32 * cols / 1280) + 1,
+        ]
+        assert patch.max() > 0.6
+
+    for reader in (backend, _OverviewBoxesNothing()):
+        images = ImageRegistry()
+        images.add_loaded(load_image(photo))
+        result = read_image(images, "img:0", reader, options=ReadOptions(time_budget_s=30.0))
+        texts = {line.text.replace(" ", ""): line for line in result.lines}
+        for text, box in small.items():
+            assert text.replace(" ", "") in texts, sorted(texts)
+            assert overlap_of_smaller(texts[text.replace(" ", "")].box, box) > 0.9
+        stages = [stage["stage"] for stage in result.stages]
+        assert "tile" not in stages, stages
+        read_pixels = sum(w * h for w, h in (stage["size"] for stage in result.stages))
+        assert read_pixels < 2.5e6  # the overview (1.2 MP) and small zooms; tiles alone would be 5 MP
+    # with no line from the overview, the map alone led to every line, big and small
+    assert {line.stage for line in result.lines} == {"spot"}, [(line.text, line.stage) for line in result.lines]
+    assert len(result.zoom_images) >= 2
+
+    images = ImageRegistry()
+    images.add_loaded(load_image(photo))
+    tiled = read_image(images, "img:0", _NoMapRapidOcr(), options=ReadOptions(time_budget_s=30.0))
+    assert "tile" in [stage["stage"] for stage in tiled.stages]  # without a map, tiles find the small text
+    assert "TEL0217548392" in {line.text.replace(" ", "") for line in tiled.lines}
+
+
 @needs_font
 @needs_rapidocr
 def test_text_along_the_frame_edge_is_flagged_and_down_weighted() -> None:

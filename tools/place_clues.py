@@ -96,7 +96,9 @@ def _foreign_zipf(key: str, official: set[str]) -> float:
     explains and an ordinary word far more ("开通", to open, is also the town Kaitong).
     """
     try:
-        from wordfreq import zipf_frequency
+        import wordfreq  # noqa: F401 - only to learn that it is installed
+
+        from .word_frequency import zipf_frequency
     except ImportError:  # optional: without it common words are not discounted
         return 0.0
     if _is_han(key):

@@ -18,7 +18,9 @@ _WORD = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
 
 def _zipf(word: str) -> float:
     try:
-        from wordfreq import zipf_frequency
+        import wordfreq  # noqa: F401 - only to learn that it is installed
+
+        from .word_frequency import zipf_frequency
     except ImportError:  # without frequencies every word counts as uncommon
         return 0.0
     return max(zipf_frequency(word, lang) for lang in _LANGS)

@@ -100,7 +100,9 @@ def variant_rows(rows: list[dict], gazetteer: Gazetteer, regions: list[tuple[int
 
 def _is_common_word(key: str, script: str) -> bool:
     try:
-        from wordfreq import zipf_frequency
+        import wordfreq  # noqa: F401 - only to learn that it is installed
+
+        from .word_frequency import zipf_frequency
     except ImportError:
         return False
     return any(zipf_frequency(key, lang) >= _COMMON_ZIPF for lang in _COMMON_WORD_LANGUAGES.get(script, ()))

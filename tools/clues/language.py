@@ -204,7 +204,9 @@ def identify_by_words(text: str) -> dict[str, float] | None:
     more, of three letters or more) is an ordinary word, led by the one where they are
     most frequent."""
     try:
-        from wordfreq import zipf_frequency
+        import wordfreq  # noqa: F401 - only to learn that it is installed
+
+        from ..word_frequency import zipf_frequency
     except ImportError:
         return None
     words = ["".join(ch for ch in w if ch.isalpha()).lower() for w in text.split()]

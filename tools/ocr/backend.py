@@ -13,6 +13,7 @@ import importlib.util
 import threading
 import time
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -33,6 +34,27 @@ class OcrBackendUnavailableError(GeoSleuthError):
 
 class UnknownOcrBackendError(ConfigError):
     """An OCR backend name that geosleuth does not know."""
+
+
+@dataclass(frozen=True)
+class TextMap:
+    """The detector's per-pixel text probability for one read image.
+
+    ``prob`` is float32 in 0..1, ``prob.shape == (rows, cols)``; one map pixel covers
+    ``image_width / cols`` by ``image_height / rows`` image pixels. A detector sees text
+    here long before it can make a box of it: 8 px text shrunk into a 1280 px overview
+    is under 3 px high, too small for a box, yet scores near 1. The reading procedure
+    uses the map to decide where a closer look is worth its cost.
+    """
+
+    prob: Any
+    image_size: tuple[int, int]
+
+    def to_image(self, box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+        """A box in map pixels, in pixels of the image that was read."""
+        rows, cols = self.prob.shape
+        fx, fy = self.image_size[0] / cols, self.image_size[1] / rows
+        return (box[0] * fx, box[1] * fy, box[2] * fx, box[3] * fy)
 
 
 class OcrBackend(ABC):
@@ -115,6 +137,14 @@ class OcrBackend(ABC):
         with self._read_lock:
             lines = self._read(rgb)
         return [line for line in lines if line.text.strip()]
+
+    def read_with_map(self, image: Image.Image) -> tuple[list[OcrLine], TextMap | None]:
+        """:meth:`read`, plus the detector's text-probability map when the engine has one.
+
+        Engines without a dense detector (or whose map cannot be aligned with the
+        image) give ``None``; the reading procedure then falls back to tiling.
+        """
+        return self.read(image), None
 
     def describe(self) -> dict[str, Any]:
         """JSON-safe facts about the backend (for traces and reports)."""

@@ -11,10 +11,15 @@ So the procedure is:
    *full-resolution* image around it, scaled (Lanczos) so its text is about
    ``zoom_text_height`` pixels high. Each zoom is registered as a derived image, so it
    has an ``img:N`` handle and its boxes map back to the original photo;
-3. **tiles**: when the original is much larger than ``det_side``, overlapping tiles
-   read at ``tile_gain`` times the overview scale find text the overview could not
-   even detect; textured tiles go first, flat ones (sky, walls) are skipped;
-4. small or unsure lines found by the tiles get zooms of their own;
+3. **spots**: the detector sees text far smaller than it can make a box of (8 px
+   text in a 12 MP photo is under 3 px high in the overview, yet its probability is
+   near 1), so every patch of the overview's text-probability map that no read
+   explains is zoomed like a small line: the overview's one detection decides where
+   the full-resolution pixels are worth reading, instead of detecting everywhere;
+4. **tiles**, only when the engine gives no probability map (or the overview shrinks
+   the image more than ``tile_below_scale``): overlapping tiles read at ``tile_gain``
+   times the overview scale; textured tiles go first, flat ones (sky, walls) are
+   skipped; small or unsure lines they find get zooms of their own;
 5. all reads are mapped to root-image pixels, filtered by confidence, merged (the best
    read of each text wins), and text along the frame edge (logos, timestamps,
    subtitles) is flagged and down-weighted.
@@ -35,11 +40,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image
+from scipy import ndimage
 
 from ..errors import ConfigError
 from ..image_tools import resize_for_detail
 from ..images import ImageRegistry, RegisteredImage
-from .backend import OcrBackend
+from .backend import OcrBackend, TextMap
 from .lines import Box, OcrLine, box_area, intersection, map_quad, overlap_of_smaller
 from .merge import in_edge_band, merge_lines, normalize_text, reading_order
 from .result import ReadLine, ReadResult
@@ -73,6 +79,15 @@ class ReadOptions:
     max_zooms: int = 8
     #: Longest side of a zoomed region, in pixels.
     max_zoom_side: int = 1600
+    #: Probability above which a map pixel counts as text (the detector's own binarisation level).
+    spot_threshold: float = 0.3
+    #: A patch of the map is zoomed only when its peak probability reaches this.
+    spot_min_peak: float = 0.6
+    #: Most unexplained text patches zoomed (and registered) per call.
+    max_spots: int = 12
+    #: Tiles run even with a text map when the overview shrinks the image below this
+    #: scale (over ~30 MP): text there may be too small for the map to show.
+    tile_below_scale: float = 0.22
     #: Tile when the original's longest side exceeds ``tile_trigger * det_side``.
     tile_trigger: float = 1.5
     #: Tiles are read at this multiple of the overview scale (never above full size).
@@ -103,6 +118,10 @@ class ReadOptions:
             "max_upscale": self.max_upscale >= 1.0,
             "zoom_text_height": self.zoom_text_height > 0,
             "max_zooms": self.max_zooms >= 0,
+            "spot_threshold": 0.0 < self.spot_threshold < 1.0,
+            "spot_min_peak": 0.0 <= self.spot_min_peak <= 1.0,
+            "max_spots": self.max_spots >= 0,
+            "tile_below_scale": 0.0 <= self.tile_below_scale <= 1.0,
             "max_zoom_side": self.max_zoom_side >= 64,
             "tile_trigger": self.tile_trigger >= 1.0,
             "tile_gain": self.tile_gain > 1.0,
@@ -188,6 +207,8 @@ class _Session:
         self.spent_pixels = 0.0  # pixels read by the passes after the overview
         self.overview: Image.Image | None = None
         self.overview_scale = 1.0
+        self.text_map: TextMap | None = None
+        self.spots = 0
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.start
@@ -220,7 +241,10 @@ class _Session:
         if stage == "overview":
             self.overview, self.overview_scale = image, sx
         began = time.perf_counter()
-        lines = self.backend.read(image)
+        if stage == "overview":
+            lines, self.text_map = self.backend.read_with_map(image)
+        else:
+            lines = self.backend.read(image)
         seconds = time.perf_counter() - began
         pixels = image.width * image.height
         if pixels >= 250_000:
@@ -274,6 +298,12 @@ class _Session:
                 continue
             need = (1.0 - read.line.confidence) + max(0.0, 1.0 - read.size_read / o.zoom_text_height)
             candidates.append(_Zoom(box, scale, need, [read]))
+        return self._grouped(candidates)
+
+    def _grouped(self, candidates: list[_Zoom]) -> list[_Zoom]:
+        """Overlapping regions of similar scale merged into one zoom, most needed first,
+        each scale capped so the zoom stays within ``max_zoom_side``."""
+        o = self.options
         candidates.sort(key=lambda z: z.need, reverse=True)
         merged: list[_Zoom] = []
         for cand in candidates:
@@ -295,7 +325,8 @@ class _Session:
         for group in merged:
             longest = max(group.box[2] - group.box[0], group.box[3] - group.box[1])
             group.scale = min(group.scale, o.max_zoom_side / max(longest, 1.0))
-        return [g for g in merged if g.scale >= 1.2 * min(m.scale for m in g.members)]
+        # a zoom must read closer than its lines were read (spots: than the overview)
+        return [g for g in merged if g.scale >= 1.2 * min((m.scale for m in g.members), default=self.overview_scale)]
 
     def run_zooms(self, reads: list[_Read], stage: str) -> None:
         for zoom in self.zoom_plan(reads):
@@ -314,6 +345,75 @@ class _Session:
                 continue
             self.spent_pixels += pixels
             self.run_pass(stage, box, zoom.scale, register=True)
+
+    # -- spots ---------------------------------------------------------------------
+
+    def spot_plan(self) -> list[_Zoom]:
+        """Zooms on the patches of the overview's text map that no read explains.
+
+        A patch is a connected region above ``spot_threshold`` whose peak reaches
+        ``spot_min_peak``; its height on the map gives the text height, hence the zoom
+        scale that brings that text to ``zoom_text_height``. Patches covered by a read
+        (the overview's own lines, their zooms) were read already."""
+        o = self.options
+        text_map = self.text_map
+        if text_map is None or o.max_spots == 0:
+            return []
+        prob = np.asarray(text_map.prob, dtype=np.float32)
+        labels, count = ndimage.label(prob > o.spot_threshold)
+        if count == 0:
+            return []
+        peaks = ndimage.maximum(prob, labels, index=np.arange(1, count + 1))
+        read_boxes = [read.line.box for read in self.reads]
+        left, top = self.window[0], self.window[1]
+        s = self.overview_scale
+        candidates: list[_Zoom] = []
+        for index, found in enumerate(ndimage.find_objects(labels)):
+            if found is None or peaks[index] < o.spot_min_peak:
+                continue
+            rows, cols = found
+            if (rows.stop - rows.start) * (cols.stop - cols.start) < 3:
+                continue  # a pixel or two: noise, not a line
+            x0, y0, x1, y1 = text_map.to_image((cols.start, rows.start, cols.stop, rows.stop))
+            box = (left + x0 / s, top + y0 / s, left + x1 / s, top + y1 / s)
+            if any(overlap_of_smaller(box, seen) > 0.5 for seen in read_boxes):
+                continue
+            # the map's patch hugs the letters' cores; the text itself is a little taller
+            height = max(1.0, 1.3 * (box[3] - box[1]))
+            scale = min(o.max_upscale, max(o.zoom_text_height / height, 1.25 * s))
+            if scale < 1.2 * s:
+                continue
+            pad_x, pad_y = 1.5 * height + 4, 0.8 * height + 4
+            padded = _clip((box[0] - pad_x, box[1] - pad_y, box[2] + pad_x, box[3] + pad_y), self.window)
+            need = float(peaks[index]) * min(1.0, (box[2] - box[0]) / max(height, 1.0) / 4.0)
+            candidates.append(_Zoom(padded, scale, need))
+        return self._grouped(candidates)
+
+    def run_spots(self) -> list[_Read]:
+        found: list[_Read] = []
+        for spot in self.spot_plan():
+            if self.spots >= self.options.max_spots:
+                self.skipped.append(f"spots: cap of {self.options.max_spots} reached")
+                break
+            box = _int_box(spot.box)
+            if box[2] - box[0] < 2 or box[3] - box[1] < 2:
+                continue
+            if any(overlap_of_smaller(spot.box, done) > 0.8 for done in self.zoom_boxes):
+                continue
+            pixels = (box[2] - box[0]) * (box[3] - box[1]) * spot.scale**2
+            refusal = self.affordable(pixels)
+            if refusal:
+                self.skipped.append(f"spot at {list(box)}: {refusal}")
+                continue
+            self.spent_pixels += pixels
+            self.spots += 1
+            found.extend(self.run_pass("spot", box, spot.scale, register=True))
+        return found
+
+    def wants_tiles(self) -> bool:
+        """Tiles are the fallback for engines without a text map, and for images so
+        large that the overview's map cannot show their small text."""
+        return self.text_map is None or self.overview_scale < self.options.tile_below_scale
 
     # -- tiles ---------------------------------------------------------------------
 
@@ -482,7 +582,9 @@ def read_image(
     session.run_pass("overview", window, overview_scale((right - left, bottom - top), options), register=False)
     if options.zoom:
         session.run_zooms(list(session.reads), "zoom")
-        found = session.run_tiles()
-        if found:
-            session.run_zooms(found, "zoom")
+        session.run_spots()
+        if session.wants_tiles():
+            found = session.run_tiles()
+            if found:
+                session.run_zooms(found, "zoom")
     return session.finish()

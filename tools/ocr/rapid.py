@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from .backend import OcrBackend
+from .backend import OcrBackend, TextMap
 from .lines import OcrLine
 
 
@@ -46,6 +46,39 @@ def _bundled_model(models_dir: Path, task: str) -> Path | None:
     """The wheel's model file for ``task`` (det, rec, cls); the newest version when several."""
     found = sorted(p for p in models_dir.glob(f"*{task}*.onnx") if p.is_file() and p.stat().st_size > 0)
     return found[-1] if found else None
+
+
+class _DetectorWithMap:
+    """Stands in for RapidOCR's text detector and keeps what its last call saw.
+
+    RapidOCR throws the detector's probability map away once it has made boxes; this
+    wrapper keeps the map (and the shape of the image it was computed for) so a read
+    costs one detection, not two. Everything else is passed through unchanged.
+    """
+
+    def __init__(self, detector: Any) -> None:
+        self._detector = detector
+        self._session = detector.session
+        detector.session = self._run_session
+        self.last_map: np.ndarray | None = None
+        self.last_shape: tuple[int, int] | None = None
+
+    def _run_session(self, tensor: Any) -> Any:
+        preds = self._session(tensor)
+        self.last_map = np.asarray(preds)[0, 0].astype(np.float32, copy=False)
+        return preds
+
+    def __call__(self, img: np.ndarray) -> Any:
+        self.last_map, self.last_shape = None, (int(img.shape[0]), int(img.shape[1]))
+        return self._detector(img)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._detector, name)
+
+    def take(self) -> tuple[np.ndarray | None, tuple[int, int] | None]:
+        found, shape = self.last_map, self.last_shape
+        self.last_map, self.last_shape = None, None
+        return found, shape
 
 
 class RapidOcrBackend(OcrBackend):
@@ -104,7 +137,37 @@ class RapidOcrBackend(OcrBackend):
             build = getattr(engine, loader, None)
             if callable(build):
                 build()
+        detector = getattr(engine, "text_det", None)
+        if detector is not None and callable(getattr(detector, "session", None)):
+            engine.text_det = _DetectorWithMap(detector)
         return engine
+
+    def read_with_map(self, image: Image.Image) -> tuple[list[OcrLine], TextMap | None]:
+        return self._with_map(image, lambda rgb: self._read(rgb), keep_empty=False)
+
+    def read_boxes_with_map(self, image: Image.Image) -> tuple[list[OcrLine], TextMap | None]:
+        """:meth:`read_boxes` plus the detector's text map (see :meth:`read_with_map`)."""
+        return self._with_map(
+            image, lambda rgb: self._all_boxes(np.ascontiguousarray(rgb[:, :, ::-1])), keep_empty=True
+        )
+
+    def _with_map(self, image: Image.Image, run: Any, *, keep_empty: bool) -> tuple[list[OcrLine], TextMap | None]:
+        if image.mode != "RGB":
+            image = image.convert("RGB")
+        if image.width < 2 or image.height < 2:
+            return [], None
+        self.load()
+        detector = getattr(self._engine, "text_det", None)
+        with self._read_lock:
+            if isinstance(detector, _DetectorWithMap):
+                detector.take()
+            lines = run(np.asarray(image))
+            prob, shape = detector.take() if isinstance(detector, _DetectorWithMap) else (None, None)
+        if not keep_empty:
+            lines = [line for line in lines if line.text.strip()]
+        if prob is None or shape != (image.height, image.width):
+            return lines, None  # RapidOCR padded or resized the input itself: the map would not align
+        return lines, TextMap(prob, image.size)
 
     def _read(self, rgb: np.ndarray) -> list[OcrLine]:
         bgr = np.ascontiguousarray(rgb[:, :, ::-1])
@@ -119,14 +182,7 @@ class RapidOcrBackend(OcrBackend):
         engine can read them in the same box. Empty boxes come back with text "" and
         confidence 0.
         """
-        if image.mode != "RGB":
-            image = image.convert("RGB")
-        if image.width < 2 or image.height < 2:
-            return []
-        self.load()
-        bgr = np.ascontiguousarray(np.asarray(image)[:, :, ::-1])
-        with self._read_lock:
-            return self._all_boxes(bgr)
+        return self.read_boxes_with_map(image)[0]
 
     def _all_boxes(self, bgr: np.ndarray) -> list[OcrLine]:
         engine = self._engine

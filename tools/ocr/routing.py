@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from .backend import OcrBackend
+from .backend import OcrBackend, TextMap
 from .lines import OcrLine
 from .rapid import RapidOcrBackend
 from .tesseract import RAPIDOCR_SCRIPTS, LineRead, TesseractEngine, readable_scripts, shared_engine
@@ -153,12 +153,18 @@ class ScriptRouter(OcrBackend):
         return self.read(Image.fromarray(rgb))
 
     def read(self, image: Image.Image) -> list[OcrLine]:
+        return self.read_with_map(image)[0]
+
+    def read_with_map(self, image: Image.Image) -> tuple[list[OcrLine], TextMap | None]:
         if image.mode != "RGB":
             image = image.convert("RGB")
         if image.width < 2 or image.height < 2:
-            return []
+            return [], None
         self.load()
-        lines = self.primary.read_boxes(image)
+        lines, text_map = self.primary.read_boxes_with_map(image)
+        return self._route(image, lines), text_map
+
+    def _route(self, image: Image.Image, lines: list[OcrLine]) -> list[OcrLine]:
         budget = self.max_lines
         seen: list[str] = []  # scripts already found in this image: tried first on its other lines
         out = []
