@@ -493,7 +493,8 @@ def markdown(table: list[dict[str, Any]], notes: list[str], command: str) -> str
         )
     text = [f"# OCR backends compared\n\n`{command}`\n", header, rule, *body, ""]
     text.append(
-        "Seconds are per image for the whole multi-scale read (overview, zooms, tiles within the pixel budget), "
+        "Seconds are per image for the whole multi-scale read (overview, zooms, text-map spots or, for "
+        "engines without a map, tiles, within the pixel budget), "
         "models loaded beforehand. *box ok*: share of exact reads whose box covers the rendered text "
         "(root-image pixels). *quotes found*: GeoBrowse items whose expert solution quotes a text that the "
         "OCR output of the item's images contains (letters and digits, case and accents folded), "

@@ -16,6 +16,7 @@ tag and a street sign that disagree are both seen, not silently merged.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Sequence
 from typing import Any
@@ -46,9 +47,16 @@ def register_lane(cls: type[Lane]) -> type[Lane]:
     return cls
 
 
+@functools.cache
+def _takes_lanes(cls: type[Play]) -> bool:
+    # asked once per class: a replay rebuilds its policy on every call, and inspecting a
+    # signature costs more than the rest of that rebuild
+    return "lanes" in inspect.signature(cls.__init__).parameters
+
+
 def _make_play(cls: type[Play], lanes: Sequence[Lane]) -> Play:
     """A play that looks at the lanes' candidates (the sun check) is given the lanes."""
-    return cls(lanes) if "lanes" in inspect.signature(cls.__init__).parameters else cls()
+    return cls(lanes) if _takes_lanes(cls) else cls()
 
 
 for _play in (MetadataPlay, ReadTextPlay, AnalyzeTextPlay, WebSearchPlay, OsmVerifyPlay, SunPlay):

@@ -85,6 +85,12 @@ class ReadOptions:
     spot_min_peak: float = 0.6
     #: Most unexplained text patches zoomed (and registered) per call.
     max_spots: int = 12
+    #: Spots only when the overview shrank the image at least this much: read near full
+    #: size, a patch no read explains is texture (foliage, brickwork), not small text.
+    spot_max_scale: float = 0.75
+    #: A patch must be this many times longer than it is thick to be a line of text
+    #: (either way: vertical CJK lines count); round blobs are texture.
+    spot_elongation: float = 2.0
     #: Tiles run even with a text map when the overview shrinks the image below this
     #: scale (over ~30 MP): text there may be too small for the map to show.
     tile_below_scale: float = 0.22
@@ -121,6 +127,8 @@ class ReadOptions:
             "spot_threshold": 0.0 < self.spot_threshold < 1.0,
             "spot_min_peak": 0.0 <= self.spot_min_peak <= 1.0,
             "max_spots": self.max_spots >= 0,
+            "spot_max_scale": self.spot_max_scale > 0,
+            "spot_elongation": self.spot_elongation >= 1.0,
             "tile_below_scale": 0.0 <= self.tile_below_scale <= 1.0,
             "max_zoom_side": self.max_zoom_side >= 64,
             "tile_trigger": self.tile_trigger >= 1.0,
@@ -357,7 +365,7 @@ class _Session:
         (the overview's own lines, their zooms) were read already."""
         o = self.options
         text_map = self.text_map
-        if text_map is None or o.max_spots == 0:
+        if text_map is None or o.max_spots == 0 or self.overview_scale > o.spot_max_scale:
             return []
         prob = np.asarray(text_map.prob, dtype=np.float32)
         labels, count = ndimage.label(prob > o.spot_threshold)
@@ -372,8 +380,9 @@ class _Session:
             if found is None or peaks[index] < o.spot_min_peak:
                 continue
             rows, cols = found
-            if (rows.stop - rows.start) * (cols.stop - cols.start) < 3:
-                continue  # a pixel or two: noise, not a line
+            thick, long = sorted((rows.stop - rows.start, cols.stop - cols.start))
+            if thick * long < 3 or long < o.spot_elongation * thick:
+                continue  # a pixel or two, or a round blob: noise or texture, not a line
             x0, y0, x1, y1 = text_map.to_image((cols.start, rows.start, cols.stop, rows.stop))
             box = (left + x0 / s, top + y0 / s, left + x1 / s, top + y1 / s)
             if any(overlap_of_smaller(box, seen) > 0.5 for seen in read_boxes):

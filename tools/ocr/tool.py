@@ -47,7 +47,7 @@ class ReadTextArgs(BaseModel):
     )
     zoom: bool = Field(
         default=True,
-        description="Also re-read small or unclear text on zoomed crops and tiles (slower, finds more).",
+        description="Also re-read small, unclear or unboxed text on zoomed full-resolution crops (slower, finds more).",
     )
     min_confidence: float = Field(
         default=0.5,
