@@ -341,18 +341,23 @@ class _Session:
             if len(self.zoom_images) >= self.options.max_zooms:
                 self.skipped.append(f"{stage}: zoom cap of {self.options.max_zooms} reached")
                 return
-            box = _int_box(zoom.box)
-            if box[2] - box[0] < 2 or box[3] - box[1] < 2:
-                continue
-            if any(overlap_of_smaller(zoom.box, done) > 0.8 for done in self.zoom_boxes):
-                continue
-            pixels = (box[2] - box[0]) * (box[3] - box[1]) * zoom.scale**2
-            refusal = self.affordable(pixels)
-            if refusal:
-                self.skipped.append(f"{stage} at {list(box)}: {refusal}")
-                continue
-            self.spent_pixels += pixels
-            self.run_pass(stage, box, zoom.scale, register=True)
+            self.zoom_into(zoom, stage)
+
+    def zoom_into(self, zoom: _Zoom, stage: str) -> list[_Read] | None:
+        """Read one planned zoom at full resolution, or None when it is degenerate, already
+        covered by an earlier zoom, or over the budget (which is noted in ``skipped``)."""
+        box = _int_box(zoom.box)
+        if box[2] - box[0] < 2 or box[3] - box[1] < 2:
+            return None
+        if any(overlap_of_smaller(zoom.box, done) > 0.8 for done in self.zoom_boxes):
+            return None
+        pixels = (box[2] - box[0]) * (box[3] - box[1]) * zoom.scale**2
+        refusal = self.affordable(pixels)
+        if refusal:
+            self.skipped.append(f"{stage} at {list(box)}: {refusal}")
+            return None
+        self.spent_pixels += pixels
+        return self.run_pass(stage, box, zoom.scale, register=True)
 
     # -- spots ---------------------------------------------------------------------
 
@@ -404,19 +409,10 @@ class _Session:
             if self.spots >= self.options.max_spots:
                 self.skipped.append(f"spots: cap of {self.options.max_spots} reached")
                 break
-            box = _int_box(spot.box)
-            if box[2] - box[0] < 2 or box[3] - box[1] < 2:
-                continue
-            if any(overlap_of_smaller(spot.box, done) > 0.8 for done in self.zoom_boxes):
-                continue
-            pixels = (box[2] - box[0]) * (box[3] - box[1]) * spot.scale**2
-            refusal = self.affordable(pixels)
-            if refusal:
-                self.skipped.append(f"spot at {list(box)}: {refusal}")
-                continue
-            self.spent_pixels += pixels
-            self.spots += 1
-            found.extend(self.run_pass("spot", box, spot.scale, register=True))
+            reads = self.zoom_into(spot, "spot")
+            if reads is not None:
+                self.spots += 1
+                found.extend(reads)
         return found
 
     def wants_tiles(self) -> bool:
