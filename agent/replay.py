@@ -120,7 +120,7 @@ def replay_run(
     parsed = trace if isinstance(trace, Trace) else read_trace(trace)
     sources = _images(parsed, images)
     _check_hashes(parsed, sources, agent.max_image_pixels)
-    replay = TraceReplay(parsed, strict=strict, verify_pixels=verify_pixels)
+    replay = TraceReplay(parsed, strict=strict, verify_pixels=verify_pixels, owns_trace=parsed is not trace)
     request = _request(agent, parsed, strategy)
     recorded_kinds = parsed.header.tool_kinds()
     recorded_online = {t["name"]: bool(t.get("online")) for t in parsed.header.tools if "name" in t}

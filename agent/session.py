@@ -60,6 +60,18 @@ def as_image_list(images: ImageInput | Sequence[ImageInput]) -> list[ImageInput]
     return [images]
 
 
+def final_state(out: Any) -> dict[str, Any]:
+    """The graph's final state as a dict, with ``__interrupt__`` when it paused for review.
+
+    Runs invoke LangGraph's v2 output (the state plus its interrupts) rather than v1's,
+    which streams every superstep's updates as well as its values only to find them."""
+    value = out.value
+    state = dict(value) if isinstance(value, Mapping) else dict(vars(value))
+    if out.interrupts:
+        state["__interrupt__"] = list(out.interrupts)
+    return state
+
+
 @dataclass
 class RunRequest:
     """What a run was asked to do, in a form that can be stored and asked again."""
@@ -246,21 +258,27 @@ class RunSession:
     def invoke(self, graph: Any, graph_input: Any = None, *, thread: bool = False) -> Any:
         """Run (or resume) the graph; failures close the trace and surface as GeoSleuthErrors."""
         try:
-            return graph.invoke(
+            out = graph.invoke(
                 self.state if graph_input is None else graph_input,
                 context=self.context,
                 config=self.config(thread=thread),
+                version="v2",
             )
         except Exception as exc:
             raise self.fail(exc) from exc
+        return final_state(out)
 
     async def ainvoke(self, graph: Any, graph_input: Any = None) -> Any:
         try:
-            return await graph.ainvoke(
-                self.state if graph_input is None else graph_input, context=self.context, config=self.config()
+            out = await graph.ainvoke(
+                self.state if graph_input is None else graph_input,
+                context=self.context,
+                config=self.config(),
+                version="v2",
             )
         except Exception as exc:
             raise self.fail(exc) from exc
+        return final_state(out)
 
     def fail(self, exc: BaseException) -> GeoSleuthError:
         """Close the trace with the failure; a GeoSleuthError passes through as it is,

@@ -2,11 +2,9 @@
 
 ingest -> plan <-> act
            |
-           +--(Send x K)--> propose --> verify --> consensus --> review --> finalize
-                                                                                      |
-                                                     (Agent.ask: research rounds) --> research
+           +--(Send x K)--> propose --> verify --> consensus --> [review] --> finalize --> [research]
 
-review passes straight through unless the run asked for human review; research (a
+review runs only when the run asked for human review (or replays a recorded one); research (a
 subgraph, :mod:`graphs.research`) runs only when the budget grants research rounds.
 """
 
@@ -29,7 +27,7 @@ def build_graph(checkpointer: Any = None) -> Any:
     graph.add_node("act", act)
     graph.add_node("propose", propose)
     graph.add_node("verify", verify)
-    graph.add_node("consensus", consensus)
+    graph.add_node("consensus", consensus, destinations=("review", "finalize"))
     graph.add_node("review", review)
     graph.add_node("finalize", finalize)
     graph.add_node("research", research)
@@ -38,7 +36,6 @@ def build_graph(checkpointer: Any = None) -> Any:
     graph.add_edge("act", "plan")
     graph.add_edge("propose", "verify")
     graph.add_edge("verify", "consensus")
-    graph.add_edge("consensus", "review")
     graph.add_edge("review", "finalize")
     graph.add_conditional_edges("finalize", wants_research, {"research": "research", "__end__": END})
     graph.add_edge("research", END)

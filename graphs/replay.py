@@ -54,8 +54,13 @@ def _describe_step(step: Step) -> str:
 class TraceReplay:
     """The recorded answers of one trace, consumed as a replayed run asks for them."""
 
-    def __init__(self, trace: Trace, *, strict: bool = True, verify_pixels: bool = False) -> None:
+    def __init__(
+        self, trace: Trace, *, strict: bool = True, verify_pixels: bool = False, owns_trace: bool = False
+    ) -> None:
         self.trace = trace
+        #: True when nobody else holds ``trace`` (parsed for this replay alone): each recorded
+        #: observation is handed out once, so it needs no defensive copy.
+        self.owns_trace = owns_trace
         self.strict = strict
         self.verify_pixels = verify_pixels
         self._lock = threading.Lock()
@@ -196,7 +201,7 @@ class ReplayTool(BaseTool):
             self.replay.check(step, observation)
         else:
             reregister(self.images, self.replay.images_made_by(step))
-        observation = step.observation.model_copy(deep=True)
+        observation = step.observation if self.replay.owns_trace else step.observation.model_copy(deep=True)
         observation.meta = {"replayed_from": step.index}
         return observation.text, observation
 

@@ -94,6 +94,15 @@ def package_versions() -> dict[str, str]:
 
 def to_json(value: Any) -> Any:
     """JSON-safe copy of pydantic models, dataclasses, messages, paths and containers."""
+    kind = type(value)  # the plain JSON kinds first: they are nearly every value a run records
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind is dict:
+        return {str(k): to_json(v) for k, v in value.items()}
+    if kind is list:
+        return [to_json(v) for v in value]
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
     if hasattr(value, "__dataclass_fields__"):
@@ -102,7 +111,7 @@ def to_json(value: Any) -> Any:
         return {str(k): to_json(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         return [to_json(v) for v in value]
-    if isinstance(value, (str, int, bool)) or value is None:
+    if isinstance(value, (str, int, bool)):
         return value
     if isinstance(value, float):
         return value if math.isfinite(value) else None
@@ -211,7 +220,8 @@ class TraceRecorder:
         with self._lock:
             index = self._index
             self._index += 1
-            record = step.model_copy(update={"index": index}).model_dump(mode="json")
+            record = step.model_dump(mode="json")
+            record["index"] = index
             self._write(record)
             return index
 

@@ -55,3 +55,11 @@ def test_a_png_is_decoded_at_once(tmp_path):
     Image.new("RGB", (40, 30), (10, 120, 10)).save(path)
     entry = ImageRegistry().add_file_lazily(path, load_image(path).sha256)
     assert entry.materialized and entry.size == (40, 30)
+
+
+def test_a_file_rewritten_between_registrations_is_described_afresh(tmp_path):
+    path = tmp_path / "photo.jpg"
+    Image.new("RGB", (40, 30), (10, 120, 10)).save(path)
+    assert ImageRegistry().add_file_lazily(path, load_image(path).sha256).size == (40, 30)
+    Image.new("RGB", (64, 48), (10, 120, 10)).save(path)
+    assert ImageRegistry().add_file_lazily(path, load_image(path).sha256).size == (64, 48)

@@ -41,6 +41,20 @@ def test_heuristic_run_replays_to_the_identical_location(agent, heuristic_run, t
     assert not any(s.meta.get("live") for s in again.steps)  # nothing was called for real
 
 
+def test_a_parsed_trace_the_caller_holds_replays_twice_and_is_left_as_it_was(agent, heuristic_run):
+    live, path = heuristic_run
+    trace = read_trace(path)
+
+    def as_parsed():
+        observed = [getattr(s, "observation", None) for s in trace.steps]
+        return [(s.model_dump(), dict(o.meta) if o else None) for s, o in zip(trace.steps, observed)]
+
+    before = as_parsed()
+    assert agent.replay(trace).answer_dict() == live.answer_dict()
+    assert agent.replay(trace).answer_dict() == live.answer_dict()
+    assert as_parsed() == before
+
+
 def test_another_strategy_is_a_counterfactual_of_the_same_evidence(agent, heuristic_run):
     _, path = heuristic_run
     for strategy in ("hierarchical", "best"):

@@ -9,6 +9,7 @@ operation that made them, so evidence found on a crop can be traced to the origi
 from __future__ import annotations
 
 import errno
+import functools
 import hashlib
 import io
 import os
@@ -384,6 +385,7 @@ class RegisteredImage:
     declared_size: tuple[int, int] | None = None
     _factory: Any = None
     _lock: Any = field(default_factory=threading.Lock, repr=False)
+    _path: tuple[str | None] | None = field(default=None, repr=False)
 
     @property
     def image(self) -> Image.Image:
@@ -408,11 +410,10 @@ class RegisteredImage:
         """JSON-safe description (for traces and the model): no pixels. ``path`` is the
         absolute path of an input image read from a file (so a trace can be replayed or
         rendered from another directory)."""
-        path = Path(self.source) if self.parent is None and not self.source.startswith("<") else None
         width, height = self.size
         return {
             "handle": self.handle,
-            "path": str(path.resolve()) if path is not None and path.is_file() else None,
+            "path": self._file_path(),
             "width": width,
             "height": height,
             "sha256": self.sha256,
@@ -421,6 +422,14 @@ class RegisteredImage:
             "operation": self.operation,
             "notes": list(self.notes),
         }
+
+    def _file_path(self) -> str | None:
+        """The input's absolute file path (None for derived and in-memory images), found
+        once: a run describes its inputs many times."""
+        if self._path is None:
+            path = Path(self.source) if self.parent is None and not self.source.startswith("<") else None
+            self._path = (str(path.resolve()) if path is not None and path.is_file() else None,)
+        return self._path[0]
 
     def root_box(self, box: list[float]) -> list[float] | None:
         """Map a box in this image's pixels to the root image's pixels (None if unmappable)."""
@@ -439,6 +448,22 @@ def compose(
     sx, sy, ox, oy = to_parent
     psx, psy, pox, poy = parent_to_root
     return (sx * psx, sy * psy, ox * psx + pox, oy * psy + poy)
+
+
+@functools.lru_cache(maxsize=256)
+def _jpeg_header(path: str, size: int, mtime_ns: int) -> tuple[tuple[int, int], Image.Exif] | None:
+    """A JPEG's stored size and EXIF, read from its header once per (path, size, mtime):
+    replaying many runs of one photo opens it once. None for other formats (their EXIF may
+    follow the pixels) and for headers Pillow cannot read. The EXIF is shared: read it only."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            with Image.open(path) as opened:
+                if opened.format not in ("JPEG", "MPO"):
+                    return None
+                return opened.size, opened.getexif()
+        except Exception:  # noqa: BLE001 - unreadable or malformed: the caller decodes eagerly, which says why
+            return None
 
 
 Listener = Any  # Callable[[RegisteredImage], None]
@@ -491,20 +516,12 @@ class ImageRegistry:
         pixels are decoded by :func:`load_image` only if something looks at them. A file
         whose decoded hash or size then differs is refused (``UnreadableFileError``)."""
         path, label, _ = _stat_file(source)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            try:
-                with Image.open(path) as header:
-                    width, height = header.size
-                    notes: list[str] = []
-                    try:  # a JPEG's EXIF precedes its pixels; other formats may keep it after them
-                        exif: Image.Exif | None = header.getexif() if header.format in ("JPEG", "MPO") else None
-                    except Exception:  # noqa: BLE001 - malformed EXIF: decoded eagerly below, as ever
-                        exif = None
-            except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-                exif = None
-        if exif is None:  # not a JPEG, or an odd header: the eager path, which says what is wrong
+        facts = os.stat(path)
+        header = _jpeg_header(os.path.realpath(path), facts.st_size, facts.st_mtime_ns)
+        if header is None:  # not a JPEG, or an odd header: the eager path, which says what is wrong
             return self.add_loaded(load_image(path, max_pixels=max_pixels, max_bytes=max_bytes))
+        (width, height), exif = header
+        notes: list[str] = []
         if width * height > max_pixels:
             load_image(path, max_pixels=max_pixels, max_bytes=max_bytes)  # raises the limit's own error
         if exif.get(ExifTags.Base.Orientation, 1) in _SWAPPING_ORIENTATIONS and width != height:

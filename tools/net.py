@@ -24,6 +24,7 @@ Every request goes through one path that:
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import random
@@ -85,7 +86,9 @@ class DeadlineExceededError(NetError):
     kind = "timeout"
 
 
+@functools.cache
 def _user_agent() -> str:
+    """Asked once per process: reading the installed package's metadata parses a file."""
     try:
         own = version("geosleuth")
     except PackageNotFoundError:

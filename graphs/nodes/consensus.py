@@ -1,11 +1,13 @@
 """consensus: aggregate the verified candidates with the configured strategy, inside
-the user's constraint (countries, a box) when one is given."""
+the user's constraint (countries, a box) when one is given; then on to review when the
+run is reviewed, else straight to finalize."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Literal
 
 from langgraph.runtime import Runtime
+from langgraph.types import Command
 
 from ..consensus import aggregate, best_consensus
 from ..constraints import Constraint, constrained_consensus
@@ -13,7 +15,7 @@ from ..context import RunContext
 from ..state import RunState
 
 
-def consensus(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+def consensus(state: RunState, runtime: Runtime[RunContext]) -> Command[Literal["review", "finalize"]]:
     ctx = runtime.context
     constraint = Constraint.from_hint(ctx.hint)
     result = constrained_consensus(
@@ -41,4 +43,7 @@ def consensus(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
             **({"constraint": constraint.describe()} if constraint else {}),
         },
     )
-    return {"result": result}
+    # review only when someone will decide (now, or as recorded): otherwise straight on,
+    # one superstep fewer for every run that nobody reviews
+    wants_review = ctx.review or ctx.review_decision is not None
+    return Command(goto="review" if wants_review else "finalize", update={"result": result})
