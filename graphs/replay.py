@@ -247,6 +247,14 @@ class ReplayChatModel(BaseChatModel):
     def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Runnable:
         return self.bind(tools=list(tools), **kwargs)
 
+    def invoke(self, input: Any, config: Any = None, *, stop: list[str] | None = None, **kwargs: Any) -> BaseMessage:
+        """The recorded reply, looked up directly: a reply read from a trace needs none of
+        a chat model's callbacks, caching or rate limiting, which would cost a replayed
+        run more than the rest of its model step (a live fallback in lenient replay goes
+        through the live model's own ``invoke``)."""
+        messages = self._convert_input(input).to_messages()
+        return self._generate(messages, stop=stop, **kwargs).generations[0].message
+
     def _generate(
         self,
         messages: list[BaseMessage],
