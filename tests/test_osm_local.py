@@ -425,7 +425,6 @@ def test_offline_locate_verifies_the_street_sign_with_the_local_index(extracts, 
     with ScriptedServer() as server:
         server.route("/api/interpreter", Reply(200, {"elements": []}))
         monkeypatch.setenv("GEOSLEUTH_OSM_DB", str(db))
-        monkeypatch.setenv("GEOSLEUTH_OFFLINE", "1")
         monkeypatch.setenv("GEOSLEUTH_ONLINE", "0")
         monkeypatch.setenv("GEOSLEUTH_OVERPASS_URL", server.url("/api/interpreter"))
         assert main(["locate", str(EXAMPLE), "--no-metadata", "--json"]) == 0
