@@ -18,7 +18,8 @@ from tools.evidence import Candidate
 from tools.gazetteer import Gazetteer
 from tools.hints import Hint
 
-from .consensus import aggregate
+from .consensus import aggregate, best_consensus
+from .constraints import OUTSIDE, Constraint, constrained_consensus
 from .state import ConsensusResult
 
 
@@ -61,6 +62,7 @@ def review_request(result: ConsensusResult, limit: int = 10) -> dict[str, Any]:
                 "country_code": c.country_code,
                 "radius_km": round(c.radius_km, 1),
                 "sources": c.sources,
+                "outside_constraint": bool(c.details.get(OUTSIDE)),
             }
             for i, c in enumerate(result.ranked[:limit])
         ],
@@ -88,9 +90,15 @@ def apply_review(
     strategy: str,
     gazetteer: Gazetteer,
     places: Any = None,
+    constraint: Constraint | None = None,
     **options: Any,
 ) -> tuple[ConsensusResult, str]:
-    """The reviewed answer and a one-line account of what changed."""
+    """The reviewed answer and a one-line account of what changed.
+
+    Consensus is re-run inside the run's ``constraint`` (its ``--country``/``--bbox``), as
+    the first one was: rejecting the candidates inside never promotes one outside. A
+    candidate the reviewer selects by index is their answer even outside it, and the
+    reason says so."""
     if not decision.changes:
         return result, "accepted as it was"
     ranked: list[Candidate] = list(result.ranked)
@@ -101,6 +109,8 @@ def apply_review(
         reviewed = aggregate([chosen], "best", gazetteer)
         reviewed.ranked = [chosen] + [c for i, c in enumerate(ranked) if i != decision.select]
         reviewed.reason = f"reviewer chose candidate {decision.select} ({chosen.label})"
+        if constraint is not None and not constraint.admits(chosen, gazetteer):
+            reviewed.reason += f", outside the run's constraint ({constraint.describe()})"
         return reviewed, reviewed.reason
     kept = [c for i, c in enumerate(ranked) if i not in set(decision.reject)]
     told = []
@@ -113,7 +123,14 @@ def apply_review(
         kept = inside
     elif decision.hint:
         told.append(f"hint {decision.hint!r} names no country I can use")
-    reviewed = aggregate(kept, strategy, gazetteer, **options)
+    reviewed = constrained_consensus(
+        kept,
+        constraint,
+        lambda found: aggregate(found, strategy, gazetteer, **options),
+        lambda found: best_consensus(found, gazetteer),
+        gazetteer,
+        strategy,
+    )
     if not kept:
         reviewed.reason = "the reviewer ruled out every candidate"
     return reviewed, "; ".join(told) or "no change"

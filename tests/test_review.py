@@ -96,6 +96,16 @@ def test_rejections_and_a_hint_narrow_the_candidates(agent, photo):
     assert nothing.lat is None and "ruled out every candidate" in nothing.reason
 
 
+def test_a_review_re_aggregates_inside_the_runs_constraint(agent, photo):
+    iberia = {"country": ["PT", "ES"]}
+    pending = agent.locate(photo, use_metadata=False, hint=iberia, review=True)
+    assert [c["outside_constraint"] for c in pending.candidates] == [False, False, True]  # Nagoya is shown as such
+    location = pending.resume(reject=[0, 1])  # both Iberian candidates ruled out: Nagoya must not take over
+    assert location.lat is None and "no answer inside the constraint" in location.reason
+    chosen = agent.locate(photo, use_metadata=False, hint=iberia, review=ReviewDecision(select=2))
+    assert chosen.city == "Nagoya" and "outside the run's constraint" in chosen.reason  # an explicit choice stands
+
+
 def test_a_bad_decision_is_recorded_and_the_answer_kept(agent, photo):
     location = agent.locate(photo, use_metadata=False, review=lambda request: {"selekt": 1})
     assert location.city == "Porto"

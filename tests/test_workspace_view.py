@@ -70,6 +70,7 @@ def test_view_of_a_paused_and_a_finished_run(client: TestClient) -> None:
         "height": 240,
     }
     assert view["candidates"] and view["candidates"][0]["lat"] == pytest.approx(38.72, abs=1e-3)
+    assert view["candidates"][0]["outside_constraint"] is False  # no --country/--bbox on this case
     assert any(e["kind"] == "exif" and e["provenance_url"] is None for e in view["evidence"])
     assert 'class="map world"' in view["map_html"] and 'class="land"' in view["map_html"]
 

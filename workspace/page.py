@@ -23,6 +23,7 @@ from agent.exports import as_location
 from agent.map_view import CSS as MAP_CSS
 from agent.map_view import MapCircle, MapPoint, local_view, map_figure, world_view
 from agent.trace_html import image_registry
+from graphs.constraints import OUTSIDE
 from graphs.trace import read_trace
 from tools.errors import GeoSleuthError
 
@@ -189,7 +190,10 @@ def run_view(run: dict[str, Any], trace_path: Path, candidates: list[dict[str, A
             for e in evidence
         ],
         "candidates": [
-            {k: c.get(k) for k in ("label", "lat", "lon", "score", "radius_km", "country_code", "sources")}
+            {
+                **{k: c.get(k) for k in ("label", "lat", "lon", "score", "radius_km", "country_code", "sources")},
+                "outside_constraint": bool(c.get(OUTSIDE) or (c.get("details") or {}).get(OUTSIDE)),
+            }
             for c in ranked
         ],
         "map_html": _map_html(answer, ranked, evidence) if (answer or ranked) else "",

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from tools.errors import GeoSleuthError
 from tools.text_tool import place_index
 
+from ..constraints import Constraint
 from ..context import RunContext
 from ..review import ReviewDecision, apply_review, review_request
 from ..state import RunState
@@ -37,6 +38,7 @@ def review(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
             ctx.strategy,
             ctx.gazetteer,
             place_index(ctx.tool_context),
+            constraint=Constraint.from_hint(ctx.hint),
             **ctx.strategy_options,
         )
     except (ValidationError, GeoSleuthError) as exc:

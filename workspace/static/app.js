@@ -412,7 +412,8 @@ function reviewPanel(view, runId, refresh) {
   const rows = view.candidates.map((c, i) => {
     const check = h("input", { type: "checkbox", "aria-label": `reject candidate ${i + 1}` });
     boxes.push(check);
-    return h("li", {}, check, " ", h("span", { text: `${i + 1}. ${c.label} (${fmt(c.score, 3)})` }), " ",
+    const outside = c.outside_constraint ? " · outside the run's country/box constraint" : "";
+    return h("li", {}, check, " ", h("span", { text: `${i + 1}. ${c.label} (${fmt(c.score, 3)})${outside}` }), " ",
       h("button", { type: "button", class: "choose", "data-index": i, onclick: () => decide({ select: i }) },
         `Choose #${i + 1}`));
   });
