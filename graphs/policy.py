@@ -56,6 +56,9 @@ class RunView:
     gazetteer: Gazetteer | None = None
     #: ``refusal(tool, arguments)``: why the network switch would refuse a call (None: allowed).
     refusal: Any = None
+    #: When the run's wall-time budget runs out (a ``time.monotonic()`` value; None: never,
+    #: as in a replay). A model call still waiting then is cancelled like a tool call.
+    deadline: float | None = None
 
     def may_call(self, tool: str, arguments: dict[str, Any] | None = None) -> bool:
         """Whether a call of this tool exists in the run and would not be refused (offline)."""

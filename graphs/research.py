@@ -39,6 +39,7 @@ from pydantic import BaseModel, Field
 from tools.errors import ReplayDivergenceError
 from tools.evidence import Evidence
 
+from .budget import model_reply_within
 from .context import RunContext
 from .nodes.common import record_evidence, record_model_calls, refuse_tool, run_tool
 from .policy import ModelCall
@@ -145,11 +146,15 @@ def _conversation(state: ResearchState) -> list[BaseMessage]:
     return [SystemMessage(content=RESEARCH_PROMPT), opening, *state.messages]
 
 
-def _invoke(model: Any, tools: list[BaseTool], messages: list[BaseMessage], arguments: dict[str, Any]) -> tuple:
+def _invoke(
+    ctx: RunContext, model: Any, tools: list[BaseTool], messages: list[BaseMessage], arguments: dict[str, Any]
+) -> tuple:
     from .policies.model import messages_digest
 
+    assert ctx.clock is not None
     started, t0 = time.time(), time.perf_counter()
-    reply = model.bind_tools([*tools, AnswerTextTool()]).invoke(messages)
+    runnable = model.bind_tools([*tools, AnswerTextTool()])
+    reply = model_reply_within(lambda: runnable.invoke(messages), ctx.clock.deadline(), ctx.budget.max_seconds)
     if not isinstance(reply, AIMessage):
         raise TypeError(f"the model returned {type(reply).__name__}, not an AIMessage")
     raw = reply.response_metadata.get("raw_text")
@@ -188,7 +193,7 @@ def research_plan(state: ResearchState, runtime: Runtime[RunContext]) -> dict[st
     for attempt in range(2):
         arguments = {"round": state.rounds, "attempt": attempt, "seed": None, "final": final}
         try:
-            reply, call = _invoke(model, tools, [*messages, *added], arguments)
+            reply, call = _invoke(ctx, model, tools, [*messages, *added], arguments)
         except ReplayDivergenceError:
             raise
         except Exception as exc:  # noqa: BLE001 - a failing model ends the research, not the run

@@ -180,3 +180,28 @@ def test_a_body_over_the_cap_is_refused_while_streaming(tmp_path):
             client(tmp_path, max_response_bytes=1 << 20).get_json(server.url("/x"))
         server.route("/y", Reply(200, {"ok": 1}))
         assert client(tmp_path, max_response_bytes=1 << 20).get_json(server.url("/y")).data == {"ok": 1}
+
+
+def test_a_model_that_stalls_is_cut_at_the_budget_and_the_run_answers():
+    """A served model that stops answering mid-run (its own timeout may be minutes) holds
+    the run no longer than its wall-time budget; the evidence before it still answers."""
+    from langchain_core.messages import AIMessage
+    from scripted_model import ScriptedChatModel, call
+
+    def first_reads_then_stalls(messages, tools, kwargs):
+        if not any(isinstance(m, AIMessage) for m in messages):
+            return AIMessage(content="", tool_calls=[call("analyze_text", texts=["Rua Augusta, Lisboa"])])
+        time.sleep(20)
+        return AIMessage(content="too late")
+
+    model = ScriptedChatModel(respond=first_reads_then_stalls)
+    agent = Agent(model=model, model_options={"hybrid": True, "samples": 2})
+    agent.resources = WARM
+    started = time.monotonic()
+    location = agent.locate(_photo(), use_metadata=False, budget={"max_seconds": BUDGET_S})
+    assert time.monotonic() - started < BUDGET_S + MARGIN_S
+    failed = [s for s in location.trace if s.get("kind") == "error" and "waiting for the model" in str(s)]
+    assert failed, "the cancelled model call is not in the trace"
+    assert len(model.calls) == 2  # the stalled plan call; no proposal sample asks a model known to have failed
+    assert any(e.kind == "place_name" and "lisboa" in e.value.lower() for e in location.evidence)
+    assert location.answered and location.city == "Lisbon"

@@ -33,6 +33,7 @@ def make_view(state: RunState, ctx: RunContext) -> RunView:
         use_metadata=ctx.use_metadata,
         gazetteer=ctx.gazetteer,
         refusal=ctx.refusal,
+        deadline=ctx.clock.deadline(),
     )
 
 

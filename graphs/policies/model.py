@@ -29,6 +29,7 @@ from tools.evidence import Observation
 from tools.places import PlaceIndex
 
 from ..answer import ANSWER_TOOL, AnswerTool, answer_candidates
+from ..budget import model_reply_within
 from ..policy import ModelCall, PlanStep, Policy, Proposal, ProposalTask, RunView, register_policy
 from .heuristic import HeuristicPolicy
 from .model_prompt import (
@@ -170,7 +171,7 @@ class ModelPolicy(Policy):
     ) -> tuple[AIMessage, ModelCall]:
         started, t0 = time.time(), time.perf_counter()
         sent = messages if _answers_from_trace(self.model) else with_pixels(messages, view.images)
-        reply = runnable.invoke(sent)
+        reply = model_reply_within(lambda: runnable.invoke(sent), view.deadline, view.budget.max_seconds)
         if not isinstance(reply, AIMessage):
             raise TypeError(f"the model returned {type(reply).__name__}, not an AIMessage")
         call = ModelCall(
