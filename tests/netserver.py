@@ -52,6 +52,8 @@ class Request:
     query: dict[str, list[str]]
     body: bytes
     headers: dict[str, str]
+    #: When the server read it (``time.monotonic()``): tests of pacing compare these.
+    received: float = field(default_factory=time.monotonic)
 
     def form(self) -> dict[str, list[str]]:
         return parse_qs(self.body.decode("utf-8"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import socket
 from collections.abc import Iterator
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -322,6 +323,17 @@ def test_geocode_asks_nominatim_for_what_the_gazetteer_lacks(server, tmp_path, r
     assert rev.ok and "Rua Augusta" in rev.data["results"][0]["name"]
     none = call_tool(tool, {"lat": 0.0, "lon": 0.0001, "source": "nominatim"})
     assert none.ok and none.data["results"] == []
+
+
+def test_nominatim_is_asked_at_most_once_a_second_whatever_the_pacing_setting(server, tmp_path, resources):
+    """The OSMF usage policy (1 request/s) holds even with ``net_min_interval_s=0``."""
+    server.route("/search", Reply(200, fx.NOMINATIM_SEARCH))
+    ctx = context(tmp_path, resources, nominatim_url=server.url(""), net_min_interval_s=0.0)
+    tool = GeocodeTool(ctx=ctx)
+    for street in ("Rua Augusta 24", "Rua da Prata 80", "Rua do Ouro 12"):  # three uncached queries
+        assert call_tool(tool, {"query": street, "source": "nominatim"}).ok
+    times = [r.received for r in server.requests]
+    assert len(times) == 3 and all(later - earlier >= 0.99 for earlier, later in pairwise(times))
 
 
 @pytest.mark.parametrize(

@@ -145,6 +145,11 @@ class HostPacer:
 #: One pacer per process: politeness holds across runs and agents.
 PACER = HostPacer()
 
+#: Services whose published usage policy sets the pace: ``net_min_interval_s`` may slow
+#: requests to them further, never speed them up. Nominatim: "an absolute maximum of 1
+#: request per second" (https://operations.osmfoundation.org/policies/nominatim/).
+SERVICE_MIN_INTERVAL_S: dict[str, float] = {"nominatim": 1.0}
+
 
 class ResponseCache:
     """JSON answers on disk, one file per request key, with a time to live."""
@@ -394,8 +399,9 @@ class NetClient:
         if problem:
             raise OfflineError(problem)
 
-    def _pace(self, host: str, deadline: float) -> None:
-        if deadline - time.monotonic() <= 0 or not self.pacer.wait(host, self.settings.min_interval_s, deadline):
+    def _pace(self, host: str, deadline: float, service: str | None = None) -> None:
+        interval = max(self.settings.min_interval_s, SERVICE_MIN_INTERVAL_S.get(service or "", 0.0))
+        if deadline - time.monotonic() <= 0 or not self.pacer.wait(host, interval, deadline):
             raise DeadlineExceededError(f"{host}: no time left ({self._deadline_reason(deadline)} is spent)")
 
     # ------------------------------------------------------------------ requests
@@ -506,6 +512,7 @@ class NetClient:
                 files=files,
                 as_text=as_text,
                 peer_check=peer_check,
+                service=service,
             )
         except NetError as exc:
             self._report(service, method, url, sent, f"failed: {exc}", getattr(exc, "status", None), 0)
@@ -575,13 +582,14 @@ class NetClient:
         files: dict[str, Any] | None = None,
         as_text: bool = False,
         peer_check: Callable[[str, int], None] | None = None,
+        service: str | None = None,
     ) -> CallResult:
         host, port = endpoint
         merged = {"User-Agent": self.settings.user_agent, **(headers or {})}
         timeout = self.settings.timeout_s if timeout_s is None else timeout_s
         last = "no attempt made"
         for attempt in range(self.settings.retries + 1):
-            self._pace(host, deadline)
+            self._pace(host, deadline, service)
             seconds = min(timeout, deadline - time.monotonic())
             if seconds <= 0:
                 raise DeadlineExceededError(f"{host}: no time left ({self._deadline_reason(deadline)} is spent)")
