@@ -320,3 +320,68 @@ def test_an_online_case_adds_osm_tiles_and_an_offline_one_asks_for_none(tmp_path
         assert pages[False].locator("#tiles").count() == 0
         assert pages[False].context.refused == []
     ws.close()
+
+
+def three_city_agents(settings):
+    """Runs that end torn between Porto, Madrid and Nagoya (no pixels needed)."""
+    from graphs.policies.scripted import ScriptedPolicy
+    from tools.evidence import Candidate
+
+    cities = [("Porto", 41.1496, -8.6057, 0.6), ("Madrid", 40.4168, -3.7038, 0.5), ("Nagoya", 35.1815, 136.9066, 0.4)]
+    found = [Candidate(lat=lat, lon=lon, label=name, score=score, radius_km=10.0) for name, lat, lon, score in cities]
+    return Agent(policy=ScriptedPolicy(proposals={"text": found}), disable=["ocr"], online=settings.online)
+
+
+def drop_files(page, files: dict[str, bytes]) -> None:
+    """Drag files from the desktop onto the drop zone (a DataTransfer, as the browser makes)."""
+    import base64
+
+    payload = [{"name": name, "data": base64.b64encode(data).decode("ascii")} for name, data in files.items()]
+    page.evaluate(
+        """(files) => {
+            const transfer = new DataTransfer();
+            for (const f of files) {
+                const bytes = Uint8Array.from(atob(f.data), (c) => c.charCodeAt(0));
+                transfer.items.add(new File([bytes], f.name, { type: "image/jpeg" }));
+            }
+            const zone = document.getElementById("drop");
+            zone.dispatchEvent(new DragEvent("dragover", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+            zone.dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+        }""",
+        payload,
+    )
+
+
+def test_photos_dropped_on_the_page_are_reviewed_by_rejecting_and_by_a_hint(tmp_path, open_page):
+    ws, live = serve(tmp_path, three_city_agents)
+    with live:
+        api = httpx.Client(base_url=live.url, headers={"X-GeoSleuth-Token": TOKEN})
+        case_id = api.post("/api/cases", json={"name": "dropped"}).json()["id"]
+        page = open_page(f"{live.url}/?token={TOKEN}#/case/{case_id}")
+        page.wait_for_selector("#drop")
+        drop_files(page, {"first.jpg": jpeg_with_gps(41.0, -8.0), "second.jpg": jpeg_with_gps(35.0, 137.0)})
+        page.wait_for_selector("#photos button[data-run] >> nth=1", timeout=30_000)  # both uploaded
+        runs = {r["id"]: r for r in api.get(f"/api/cases/{case_id}").json()["runs"]}
+        assert len(runs) == 2
+
+        # the page opened the last dropped photo: reject Porto and Madrid, and Nagoya is left
+        page.wait_for_selector("#review", timeout=60_000)
+        page.locator("#review input[type=checkbox]").nth(0).check()
+        page.locator("#review input[type=checkbox]").nth(1).check()
+        page.click("#review-reject")
+        page.wait_for_selector("#run-status.done", timeout=60_000)
+        page.wait_for_selector("#answer")
+        shown = page.url.split("/run/")[1]
+        assert api.get(f"/api/runs/{shown}").json()["result"]["city"] == "Nagoya"
+
+        # the other photo: a hint keeps the candidates in the country it names
+        other = next(run_id for run_id in runs if run_id != shown)
+        page.click(f"#photos button[data-run='{other}']")
+        page.wait_for_selector("#review-hint", timeout=60_000)
+        page.fill("#review-hint", "Spain")
+        page.click("#review-hint-send")
+        page.wait_for_selector("#run-status.done", timeout=60_000)
+        result = api.get(f"/api/runs/{other}").json()["result"]
+        assert result["country_code"] == "ES" and result["city"] == "Madrid"
+        assert page.context.refused == [] and page.errors == []
+    ws.close()
