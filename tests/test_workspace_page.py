@@ -98,6 +98,13 @@ def open_page(browser):
         context.close()
 
 
+def new_case_page(live, open_page, name: str):
+    """A case made through the API, and the page open on it: (API client, case id, page)."""
+    api = httpx.Client(base_url=live.url, headers={"X-GeoSleuth-Token": TOKEN})
+    case_id = api.post("/api/cases", json={"name": name}).json()["id"]
+    return api, case_id, open_page(f"{live.url}/?token={TOKEN}#/case/{case_id}")
+
+
 def write_docs_screenshot(shot: Path) -> None:
     """The README's picture: the screenshot in 256 colours (small enough to keep in git)."""
     target = ROOT / "docs" / "workspace.png"
@@ -264,9 +271,7 @@ def test_the_page_works_from_the_keyboard(tmp_path, monkeypatch, open_page, gaze
 def test_case_settings_and_notes_from_the_page(tmp_path, open_page):
     ws, live = serve(tmp_path, paced_agents)
     with live:
-        api = httpx.Client(base_url=live.url, headers={"X-GeoSleuth-Token": TOKEN})
-        case_id = api.post("/api/cases", json={"name": "settings"}).json()["id"]
-        page = open_page(f"{live.url}/?token={TOKEN}#/case/{case_id}")
+        api, case_id, page = new_case_page(live, open_page, "settings")
         page.wait_for_selector("#set-save")
         page.check("#set-online")
         page.uncheck("#set-review")
@@ -355,9 +360,7 @@ def drop_files(page, files: dict[str, bytes]) -> None:
 def test_photos_dropped_on_the_page_are_reviewed_by_rejecting_and_by_a_hint(tmp_path, open_page):
     ws, live = serve(tmp_path, three_city_agents)
     with live:
-        api = httpx.Client(base_url=live.url, headers={"X-GeoSleuth-Token": TOKEN})
-        case_id = api.post("/api/cases", json={"name": "dropped"}).json()["id"]
-        page = open_page(f"{live.url}/?token={TOKEN}#/case/{case_id}")
+        api, case_id, page = new_case_page(live, open_page, "dropped")
         page.wait_for_selector("#drop")
         drop_files(page, {"first.jpg": jpeg_with_gps(41.0, -8.0), "second.jpg": jpeg_with_gps(35.0, 137.0)})
         page.wait_for_selector("#photos button[data-run] >> nth=1", timeout=30_000)  # both uploaded
