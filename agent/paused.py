@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -57,7 +58,8 @@ def store_paused(session: RunSession, request: dict[str, Any]) -> Path | None:
     for entry in session.context.tool_context.images.roots():
         stored = images_dir / f"{entry.sha256}.png"
         if not stored.exists():
-            partial = stored.with_suffix(".part")
+            # a name of this writer's own: two runs of one photo may pause at the same moment
+            partial = stored.with_name(f"{stored.name}.{os.getpid()}.{threading.get_ident()}.part")
             entry.image.save(partial, format="PNG")
             os.replace(partial, stored)
         images.append({"handle": entry.handle, "sha256": entry.sha256, "source": entry.source, "stored": stored.name})

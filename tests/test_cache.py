@@ -1,6 +1,8 @@
+import threading
+
 import numpy as np
 
-from tools.cache import cached_arrays
+from tools.cache import cached_arrays, writable_dir
 
 
 def test_built_once_then_read_back(tmp_path):
@@ -74,3 +76,22 @@ def test_processes_on_a_cold_cache_build_it_once(tmp_path):
         worker.join(30)
     assert all(w.exitcode == 0 for w in workers)
     assert log.read_text().splitlines() == ["built"]  # one build; the others waited and reused it
+
+
+def test_a_writable_folder_is_writable_to_every_thread_that_asks_at_once(tmp_path):
+    """Concurrent runs (two photos dropped on the workspace) ask at the same moment: none
+    may be told the folder cannot be written, or its paused review goes unstored."""
+    answers = []
+    start = threading.Barrier(8)
+
+    def ask():
+        start.wait()
+        answers.extend(writable_dir(tmp_path / "paused") for _ in range(200))
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == [tmp_path / "paused"] * 1600
+    assert list((tmp_path / "paused").iterdir()) == []  # no probe left behind

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,14 +22,18 @@ def default_cache_dir() -> Path:
 
 
 def writable_dir(path: Path | None) -> Path | None:
-    """Create ``path`` if needed; None when it cannot be written (read-only home, sandbox)."""
+    """Create ``path`` if needed; None when it cannot be written (read-only home, sandbox).
+
+    The probe file has a name of its own for each call: with one shared name, a thread
+    (or process) removing its probe made a concurrent call's removal fail, and that call
+    took a writable folder for a read-only one (a paused review went unstored)."""
     if path is None:
         return None
     try:
         path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
+        handle, probe = tempfile.mkstemp(prefix=".write-test-", dir=path)
+        os.close(handle)
+        os.unlink(probe)
         return path
     except OSError:
         return None
