@@ -381,7 +381,12 @@ def test_photos_dropped_on_the_page_are_reviewed_by_rejecting_and_by_a_hint(tmp_
         other = next(run_id for run_id in runs if run_id != shown)
         page.click(f"#photos button[data-run='{other}']")
         page.wait_for_selector("#review-hint", timeout=60_000)
-        page.fill("#review-hint", "Spain")
+        page.fill("#review-hint", "Spain")  # typed while the run's past events still stream in
+        page.locator("#review input[type=checkbox]").nth(2).check()
+        page.wait_for_selector("#steps li[data-kind=status]", timeout=30_000)
+        page.wait_for_timeout(500)  # the redraws those events cause keep what was typed and ticked
+        assert page.input_value("#review-hint") == "Spain"
+        assert page.locator("#review input[type=checkbox]").nth(2).is_checked()
         page.click("#review-hint-send")
         page.wait_for_selector("#run-status.done", timeout=60_000)
         result = api.get(f"/api/runs/{other}").json()["result"]

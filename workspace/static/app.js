@@ -314,7 +314,11 @@ function stepLine(kind, step) {
 
 function drawRun(body, view, image, stepsBox, runId, refresh, online) {
   const parts = [];
-  if (view.status === "awaiting_review") parts.push(reviewPanel(view, runId, refresh));
+  // a paused run's panel is kept across redraws (events arrive while the page opens, and
+  // later): what the investigator typed or ticked there, and where, stays as it was
+  const kept = body.querySelector(`#review[data-run="${runId}"]`);
+  const focused = kept && kept.contains(document.activeElement) ? document.activeElement : null;
+  if (view.status === "awaiting_review") parts.push(kept || reviewPanel(view, runId, refresh));
   if (view.answer && view.answer.lat !== undefined && view.answer.lat !== null) {
     const a = view.answer;
     parts.push(h("p", { id: "answer" }, h("strong", { text: `${fmt(a.lat, 5)}, ${fmt(a.lon, 5)}` }),
@@ -333,7 +337,12 @@ function drawRun(body, view, image, stepsBox, runId, refresh, online) {
   parts.push(h("div", { class: "detail" }, left, right));
   parts.push(h("h3", { text: `Candidates (${view.candidates.length})` }), candidatesTable(view.candidates));
   parts.push(h("h3", { text: `Evidence (${view.evidence.length})` }), evidenceList(view.evidence, body));
+  const caret = focused && typeof focused.selectionStart === "number" ? [focused.selectionStart, focused.selectionEnd] : null;
   body.replaceChildren(...parts);
+  if (focused && view.status === "awaiting_review") {
+    focused.focus();
+    if (caret) focused.setSelectionRange(caret[0], caret[1]);
+  }
 }
 
 function photoFigure(view, image) {
@@ -417,7 +426,7 @@ function reviewPanel(view, runId, refresh) {
       h("button", { type: "button", class: "choose", "data-index": i, onclick: () => decide({ select: i }) },
         `Choose #${i + 1}`));
   });
-  return h("section", { class: "panel review", id: "review" },
+  return h("section", { class: "panel review", id: "review", "data-run": runId },
     h("h3", { text: "Review: this run waits for your decision" }),
     h("div", { class: "row" },
       h("button", { type: "button", class: "primary", id: "review-accept", onclick: () => decide({ accept: true }) },
