@@ -79,8 +79,9 @@ def test_a_killed_actor_loses_and_duplicates_nothing(tmp_path, ray_session):
 
 def trace_finished_at(path):
     """When the run's last step ended (Unix seconds), from the trace's own step timings."""
+    trace = read_trace(path)
     ends = []
-    for step in [*read_trace(path).steps, read_trace(path).final]:
+    for step in [*trace.steps, trace.final]:
         if step is not None and step.timing.start:
             start = datetime.fromisoformat(step.timing.start.replace("Z", "+00:00")).timestamp()
             ends.append(start + step.timing.duration_s)
