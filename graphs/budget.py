@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from tools.deadline import DeadlinePassed, call_with_timeout, seconds_left
+from tools.deadline import BudgetSpent, call_within
 from tools.errors import ConfigError
 from tools.registry import ToolKind
 
@@ -136,13 +136,10 @@ def model_reply_within(ask: Any, deadline: float | None, budget_s: float) -> Any
     value; None: wait as long as the model's own timeout). A served model that stalls must
     not hold the run past its wall-time budget when its own timeout may be minutes; the
     request goes on in the background and its late reply is dropped, as for a tool."""
-    left = seconds_left(deadline)
-    if left is None:
-        return ask()
-    budget = f"wall-time budget of {budget_s:g} s"
-    if left <= 0:
-        raise TimeoutError(f"cancelled: {budget} ran out before the model was asked")
     try:
-        return call_with_timeout(ask, left, name="geosleuth-model")
-    except DeadlinePassed as exc:
-        raise TimeoutError(f"cancelled: {budget} ran out after {exc.waited_s:.3g} s waiting for the model") from None
+        return call_within(ask, deadline, name="geosleuth-model")
+    except BudgetSpent as cut:
+        budget = f"wall-time budget of {budget_s:g} s"
+        if cut.waited_s is None:
+            raise TimeoutError(f"cancelled: {budget} ran out before the model was asked") from None
+        raise TimeoutError(f"cancelled: {budget} ran out after {cut.waited_s:.3g} s waiting for the model") from None

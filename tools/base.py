@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Literal
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from .deadline import DeadlinePassed, call_with_timeout, seconds_left
+from .deadline import BudgetSpent, call_within
 from .errors import GeoSleuthError, ReplayDivergenceError
 from .evidence import Observation
 from .images import ImageRegistry
@@ -183,21 +183,15 @@ def call_tool_with_deadline(
     answers with what it has instead of waiting on a hung service. Without a deadline
     this is exactly :func:`call_tool`.
     """
-    if deadline is None:
-        return call_tool(tool, arguments, call_id)
-    budget = f" of {budget_s:g} s" if budget_s is not None else ""
-    left = seconds_left(deadline)
-    assert left is not None
-    if left <= 0:
-        return Observation.failure(
-            tool.name, _jsonable(arguments), f"cancelled: wall-time budget{budget} spent before the call started"
-        )
     try:
-        return call_with_timeout(lambda: call_tool(tool, arguments, call_id), left, name=f"geosleuth-tool-{tool.name}")
-    except DeadlinePassed as passed:
-        return Observation.failure(
-            tool.name,
-            _jsonable(arguments),
-            f"cancelled: wall-time budget{budget} ran out after {passed.waited_s:.3g} s in this call; "
-            "the run answers with the evidence gathered before it",
-        )
+        return call_within(lambda: call_tool(tool, arguments, call_id), deadline, name=f"geosleuth-tool-{tool.name}")
+    except BudgetSpent as cut:
+        budget = f" of {budget_s:g} s" if budget_s is not None else ""
+        if cut.waited_s is None:
+            why = f"cancelled: wall-time budget{budget} spent before the call started"
+        else:
+            why = (
+                f"cancelled: wall-time budget{budget} ran out after {cut.waited_s:.3g} s in this call; "
+                "the run answers with the evidence gathered before it"
+            )
+        return Observation.failure(tool.name, _jsonable(arguments), why)

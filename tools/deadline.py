@@ -57,3 +57,28 @@ def call_with_timeout(fn: Callable[[], T], timeout_s: float | None, *, name: str
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]
+
+
+class BudgetSpent(Exception):
+    """A call cut at the run's deadline. ``waited_s`` is how long it ran before it was
+    abandoned, or None when the budget was spent before it could start."""
+
+    def __init__(self, waited_s: float | None) -> None:
+        super().__init__("the run's wall-time budget is spent" if waited_s is None else f"cut after {waited_s:.3g} s")
+        self.waited_s = waited_s
+
+
+def call_within(fn: Callable[[], T], deadline: float | None, *, name: str = "geosleuth-call") -> T:
+    """``fn()``, cancelled at the run's ``deadline`` (a ``time.monotonic()`` value; None:
+    no limit, and no worker thread). Raises :class:`BudgetSpent` when the deadline had
+    passed before the call or passes during it (the call is abandoned, its result dropped).
+    Tool and model calls share it, each saying in its own words what was cut."""
+    left = seconds_left(deadline)
+    if left is None:
+        return fn()
+    if left <= 0:
+        raise BudgetSpent(None)
+    try:
+        return call_with_timeout(fn, left, name=name)
+    except DeadlinePassed as passed:
+        raise BudgetSpent(passed.waited_s) from None
