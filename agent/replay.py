@@ -99,6 +99,14 @@ def _policy(agent: Agent, trace: Trace, replay: TraceReplay, samples: int | None
         raise TraceError(f"cannot replay this run's policy: {exc}") from None
 
 
+def _answers_from_trace_alone(policy: Policy) -> bool:
+    """True when no model call of this replay can go live (its tools may, in lenient
+    replay, but they run in ``act``, one task at a time): nothing then waits on I/O in
+    parallel, so the proposals run inline."""
+    model = getattr(policy, "model", None)
+    return model is None or (isinstance(model, ReplayChatModel) and model.live is None)
+
+
 def _request(agent: Agent, trace: Trace, strategy: str | None) -> RunRequest:
     chosen = agent.request(strategy=strategy or trace.config.get("strategy")).strategy  # a counterfactual wins
     return RunRequest.from_json({**trace.config, "strategy": chosen}, strategy=chosen)
@@ -144,4 +152,5 @@ def replay_run(
         review_decision=replay.review(),
         header_extra={"replay_of": parsed.run_id, "strict": strict},
     )
+    session.inline_tasks = _answers_from_trace_alone(session.context.policy)
     return session.run()

@@ -21,6 +21,7 @@ from graphs.budget import Budget, Clock
 from graphs.context import RunContext
 from graphs.graph import recursion_limit
 from graphs.image_journal import ImageJournal
+from graphs.inline_tasks import inline_config
 from graphs.network import NetworkPolicy
 from graphs.policy import Policy
 from graphs.state import ConsensusResult, RunState
@@ -147,6 +148,9 @@ class RunSession:
         self.request = request
         self.started = time.perf_counter()
         self.egress: list[EgressRecord] = []
+        #: Run a superstep's parallel tasks in this thread (:mod:`graphs.inline_tasks`):
+        #: set for replays whose every answer comes from the trace.
+        self.inline_tasks = False
 
     # ------------------------------------------------------------------ prepare
     @classmethod
@@ -251,8 +255,11 @@ class RunSession:
 
     def config(self, *, thread: bool = False) -> dict[str, Any]:
         config: dict[str, Any] = {"recursion_limit": recursion_limit(self.context.budget.max_steps)}
+        configurable: dict[str, Any] = inline_config() if self.inline_tasks else {}
         if thread:
-            config["configurable"] = {"thread_id": self.run_id}
+            configurable["thread_id"] = self.run_id
+        if configurable:
+            config["configurable"] = configurable
         return config
 
     def invoke(self, graph: Any, graph_input: Any = None, *, thread: bool = False) -> Any:

@@ -2,6 +2,7 @@
 
 import json
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from test_online import SEARX_ANSWER, settings_for
 from agent import Agent
 from agent.cli import main
 from evals.fonts import latin_font
+from graphs.replay import ReplayChatModel
 from graphs.trace import read_trace
 from tools.errors import ReplayDivergenceError, TraceError
 
@@ -103,7 +105,7 @@ def test_replay_refuses_other_images(agent, heuristic_run, tmp_path):
 
 
 @pytest.mark.skipif(latin_font() is None, reason="no DejaVu font installed")
-def test_model_run_replays_without_model_or_network(tmp_path):
+def test_model_run_replays_without_model_or_network(tmp_path, monkeypatch):
     photo = tmp_path / "porto.jpg"
     test_online.street_photo.__wrapped__().save(photo, quality=92)
     with ScriptedServer() as server:
@@ -124,9 +126,19 @@ def test_model_run_replays_without_model_or_network(tmp_path):
             online=True,
         ).locate(photo, use_metadata=False)
     # no model, the search server gone: the replay answers every call from the trace
+    answered_in: set[int] = set()
+    generate = ReplayChatModel._generate
+
+    def noting_thread(self, *args, **kwargs):
+        answered_in.add(threading.get_ident())
+        return generate(self, *args, **kwargs)
+
+    monkeypatch.setattr(ReplayChatModel, "_generate", noting_thread)
     plain = Agent(settings=None)
     replayed = plain.replay(tmp_path / "model.jsonl")
     assert replayed.answer_dict() == live.answer_dict()
+    # nothing waits on a server, so the three proposals ran inline, not on a thread pool
+    assert answered_in == {threading.get_ident()}
     # fewer samples: re-derived from the recorded ones, equal to a live run with 2 samples
     assert plain.replay(tmp_path / "model.jsonl", samples=2).answer_dict() == fewer.answer_dict()
     with pytest.raises(ReplayDivergenceError, match="model call"):
