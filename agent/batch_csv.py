@@ -36,7 +36,7 @@ COLUMNS = (
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cell(value: Any) -> str:
+def cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
@@ -57,11 +57,12 @@ def top_evidence(location: Location) -> str:
     return f"[{best.id}] {best.kind} {best.value} ({best.confidence:.2f})"
 
 
-def row(image: str, location: Location | None = None, *, error: str | None = None) -> dict[str, str]:
-    """One CSV row: a located image, or an image that failed with ``error``."""
+def values(image: str, location: Location | None = None, *, error: str | None = None) -> dict[str, Any]:
+    """One result's columns as typed values (numbers, None for empty): the CSV's cells
+    before quoting, and the GeoJSON's properties."""
     if location is None:
-        return {**dict.fromkeys(COLUMNS, ""), "image": _cell(image), "error": _cell(error or "failed")}
-    values: dict[str, Any] = {
+        return {**dict.fromkeys(COLUMNS), "image": image, "error": error or "failed"}
+    found: dict[str, Any] = {
         "image": image,
         "lat": None if location.lat is None else round(location.lat, 6),
         "lon": None if location.lon is None else round(location.lon, 6),
@@ -75,7 +76,12 @@ def row(image: str, location: Location | None = None, *, error: str | None = Non
         "trace_file": location.trace_path,
         "error": error,
     }
-    return {key: _cell(values.get(key)) for key in COLUMNS}
+    return {key: found.get(key) for key in COLUMNS}
+
+
+def row(image: str, location: Location | None = None, *, error: str | None = None) -> dict[str, str]:
+    """One CSV row: a located image, or an image that failed with ``error``."""
+    return {key: cell(value) for key, value in values(image, location, error=error).items()}
 
 
 def write_rows(rows: Iterable[dict[str, str]], out: TextIO) -> None:

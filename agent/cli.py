@@ -9,13 +9,14 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from graphs.consensus import STRATEGIES
-from tools.errors import GeoSleuthError
+from tools.errors import ConfigError, GeoSleuthError
 
-from . import ask_cli, batch_csv, doctor_cli, explain_cli, osm_cli, sun_cli, tools_cli
+from . import ask_cli, batch, batch_csv, batch_outputs, doctor_cli, explain_cli, osm_cli, sun_cli, tools_cli
 from .agent import Agent
-from .location import Location
+from .batch import one_line
 from .render import render_location
 from .review import terminal_reviewer
 from .settings import Settings
@@ -77,7 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands.required = True
 
     locate = commands.add_parser("locate", help="locate one or more images", description="Locate images.")
-    locate.add_argument("images", nargs="+", metavar="IMG", help="image files (JPEG, PNG, WebP, TIFF, HEIC, ...)")
+    locate.add_argument(
+        "images",
+        nargs="+",
+        metavar="IMG",
+        help="image files (JPEG, PNG, WebP, TIFF, HEIC, ...), folders of them, or lists (.txt: a path per line)",
+    )
     locate.add_argument("--json", action="store_true", help="print the full Location as JSON")
     locate.add_argument("--no-metadata", action="store_true", help="ignore EXIF (GPS, time): judge by pixels only")
     locate.add_argument(
@@ -98,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     locate.add_argument(
         "--csv", metavar="FILE", help="also write one CSV row per image (the batch layout; '-' for stdout)"
     )
+    locate.add_argument("--jsonl", metavar="FILE", help="append a JSON line per image as each finishes")
+    locate.add_argument("--geojson", metavar="FILE", help="also write the answers as GeoJSON points ('-' for stdout)")
     sun_cli.add_locate_options(locate)
     locate.add_argument("--max-steps", type=int, metavar="N", help="planning rounds before answering")
     locate.add_argument(
@@ -109,6 +117,15 @@ def build_parser() -> argparse.ArgumentParser:
     locate.add_argument(
         "--force", action="store_true", help="overwrite an existing --trace file (never the input image)"
     )
+    engine = locate.add_argument_group("many images (a folder or a list)")
+    engine.add_argument(
+        "--engine", choices=batch.ENGINES, default="local", help="threads here (default) or a Ray actor pool"
+    )
+    engine.add_argument("--workers", type=int, default=1, metavar="N", help="local: images located at once (default 1)")
+    engine.add_argument("--address", help="ray: 'auto' or ray://HOST:10001 joins a cluster (default: start one here)")
+    engine.add_argument("--actors", type=int, metavar="N", help="ray: actors in the pool (default: one per actor-cpus)")
+    engine.add_argument("--actor-cpus", type=float, default=1.0, metavar="C", help="ray: CPUs per actor (default 1)")
+    engine.add_argument("--actor-gpus", type=float, default=0.0, metavar="G", help="ray: GPUs per actor (a local VLM)")
     network = locate.add_argument_group("network (default: offline, nothing leaves this machine)")
     network.add_argument(
         "--online",
@@ -170,20 +187,9 @@ def _register_plugins(commands: argparse._SubParsersAction) -> None:
             print(f"geosleuth: warning: command {entry.name!r} unavailable: {exc}", file=sys.stderr)
 
 
-def _trace_target(arg: str | None, count: int, group: list[str]) -> Path | None:
-    """Where a run's trace goes: the named file for one image, else a new file named after
-    the image in the named folder (``graphs.trace_names``: never overwrites)."""
-    if arg is None:
-        return None
-    path = Path(arg)
-    if count == 1 and not (path.is_dir() or arg.endswith(("/", "\\"))):
-        return path  # exactly the file asked for (refused if it exists, unless --force)
-    from graphs.trace_names import create_trace_file
-
-    return create_trace_file(path, group if len(group) > 1 else group[0])
-
-
-def _locate(args: argparse.Namespace) -> int:
+def _agent_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """The Agent the command line asks for, as keyword arguments (a Ray actor builds its
+    own from the same ones)."""
     settings = Settings(**({"ocr_backend": args.ocr_backend} if args.ocr_backend else {}))
     options = {
         key: value
@@ -196,62 +202,99 @@ def _locate(args: argparse.Namespace) -> int:
         if value is not None
     }
     online = None if args.online is None else (True if args.online == "all" else args.online.split(","))
-    agent = Agent(
-        strategy=args.strategy,
-        settings=settings,
-        model=args.model,
-        model_options=options,
-        online=online,
-        allow_image_upload=True if args.allow_image_upload else None,
-    )
-    budget = {"max_steps": args.max_steps} if args.max_steps is not None else None
-    groups: list[list[str]] = [list(args.images)] if args.same_place else [[img] for img in args.images]
-    results: list[tuple[str, Location]] = []
-    rows: list[dict[str, str]] = []
-    failures = 0
-    for index, group in enumerate(groups):
-        label = " + ".join(group)
-        if len(groups) > 1:
-            print(f"[{index + 1}/{len(groups)}] {label}", file=sys.stderr, flush=True)
-        target = _trace_target(args.trace, len(groups), group)
-        reserved = target is not None and target != Path(args.trace)  # a fresh, empty file made for this run
-        try:
-            location = agent.locate(
-                group if len(group) > 1 else group[0],
-                use_metadata=not args.no_metadata,
-                hint=sun_cli.locate_hint(args),
-                country=args.country,
-                bbox=args.bbox,
-                budget=budget,
-                question=args.question,
-                trace=target,
-                review=terminal_reviewer(sys.stdin, sys.stderr) if args.review else False,
-                overwrite_trace=args.force or reserved,
-            )
-        except GeoSleuthError as exc:
-            failures += 1
-            print(f"geosleuth: error: {one_line(exc)}", file=sys.stderr)
-            rows.append(batch_csv.row(label, error=one_line(exc)))
-            if target is not None and target.is_file() and target.stat().st_size == 0:
-                target.unlink()  # the name reserved for a run that never started
-            continue
-        results.append((label, location))
-        rows.append(batch_csv.row(label, location))
-        print(f"geosleuth: {label}: {location.egress_summary()}", file=sys.stderr)
-        if not args.json:
-            print(render_location(location, title=label))
-            if index < len(groups) - 1:
-                print()
-    if args.json:
-        payload = [json.loads(loc.to_json()) for _, loc in results]
-        print(json.dumps(payload[0] if len(groups) == 1 and payload else payload, indent=2, ensure_ascii=False))
-    if args.csv:
-        _write_csv(args.csv, rows)
-    return 1 if failures else 0
+    return {
+        "strategy": args.strategy,
+        "settings": settings,
+        "model": args.model,
+        "model_options": options,
+        "online": online,
+        "allow_image_upload": True if args.allow_image_upload else None,
+    }
+
+
+def _locate(args: argparse.Namespace) -> int:
+    jobs = batch.make_jobs(batch.expand_inputs(args.images), same_place=args.same_place)
+    parallel = args.engine == "ray" or args.workers > 1
+    if args.review and parallel:
+        raise ConfigError("--review asks about one photo at a time: leave out --workers and --engine ray")
+    options = {
+        "use_metadata": not args.no_metadata,
+        "hint": sun_cli.locate_hint(args),
+        "country": args.country,
+        "bbox": args.bbox,
+        "budget": {"max_steps": args.max_steps} if args.max_steps is not None else None,
+        "question": args.question,
+        "review": terminal_reviewer(sys.stdin, sys.stderr) if args.review else False,
+        "overwrite_trace": args.force,
+    }
+    outputs = BatchOutputs(args, jobs)
+    try:
+        if args.engine == "ray":
+            ray_options = batch.RayOptions(args.address, args.actors, args.actor_cpus, args.actor_gpus)
+            kwargs = _agent_kwargs(args)
+            Agent(**kwargs)  # refuse a bad option here, before any actor starts
+            batch.run_ray(kwargs, jobs, options, outputs.add, ray_options=ray_options, trace_arg=args.trace)
+        else:
+            agent = Agent(**_agent_kwargs(args))
+            batch.run_local(agent, jobs, options, outputs.add, workers=args.workers, trace_arg=args.trace)
+    finally:
+        outputs.close()
+    return outputs.finish()
+
+
+class BatchOutputs:
+    """What ``locate`` prints and writes as jobs finish: progress and each answer as it
+    comes, ``--jsonl`` a line per finished job (fsynced: a killed batch keeps what it
+    finished), and in input order at the end ``--json``, ``--csv`` and ``--geojson``."""
+
+    def __init__(self, args: argparse.Namespace, jobs: list[batch.BatchJob]) -> None:
+        self.args = args
+        self.total = len(jobs)
+        self.outcomes: dict[int, batch.BatchOutcome] = {}
+        self.stream = batch_outputs.JsonLines(Path(args.jsonl)) if args.jsonl else None
+
+    def add(self, outcome: batch.BatchOutcome) -> None:
+        done = len(self.outcomes) + 1
+        self.outcomes[outcome.job.index] = outcome
+        label = outcome.job.label
+        if self.total > 1:
+            print(f"[{done}/{self.total}] {label}", file=sys.stderr, flush=True)
+        if self.stream is not None:
+            self.stream.write(batch_outputs.record(outcome))
+        if outcome.location is None:
+            print(f"geosleuth: error: {outcome.error}", file=sys.stderr, flush=True)
+            return
+        print(f"geosleuth: {label}: {outcome.location.egress_summary()}", file=sys.stderr, flush=True)
+        if not self.args.json:
+            print(render_location(outcome.location, title=label))
+            if done < self.total:
+                print(flush=True)
+
+    def close(self) -> None:
+        if self.stream is not None:
+            self.stream.close()
+
+    def finish(self) -> int:
+        ordered = [self.outcomes[i] for i in sorted(self.outcomes)]
+        if self.args.json:
+            payload = [json.loads(o.location.to_json()) for o in ordered if o.location is not None]
+            print(json.dumps(payload[0] if self.total == 1 and payload else payload, indent=2, ensure_ascii=False))
+        if self.args.csv:
+            _write_csv(self.args.csv, [batch_csv.row(o.job.label, o.location, error=o.error) for o in ordered])
+        if self.args.geojson:
+            results = [batch_csv.values(o.job.label, o.location, error=o.error) for o in ordered]
+            text = json.dumps(batch_outputs.feature_collection(results), indent=2, ensure_ascii=False)
+            _write_text(self.args.geojson, text + "\n", len(results), "feature")
+        if self.args.jsonl:
+            print(f"wrote {self.args.jsonl} ({len(ordered)} line{'s' if len(ordered) != 1 else ''})", file=sys.stderr)
+        return 1 if any(o.location is None for o in ordered) else 0
 
 
 def _write_csv(target: str, rows: list[dict[str, str]]) -> None:
-    text = batch_csv.to_csv(rows)
+    _write_text(target, batch_csv.to_csv(rows), len(rows))
+
+
+def _write_text(target: str, text: str, count: int, noun: str = "row") -> None:
     if target == "-":
         sys.stdout.write(text)
         return
@@ -261,7 +304,7 @@ def _write_csv(target: str, rows: list[dict[str, str]]) -> None:
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise GeoSleuthError(f"cannot write {path}: {exc.strerror or exc}") from None
-    print(f"wrote {path} ({len(rows)} row{'s' if len(rows) != 1 else ''})", file=sys.stderr)
+    print(f"wrote {path} ({count} {noun}{'s' if count != 1 else ''})", file=sys.stderr)
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -303,12 +346,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 70  # EX_SOFTWARE
-
-
-def one_line(exc: BaseException, limit: int = 300) -> str:
-    """An exception's message on one line, cut to ``limit`` characters."""
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _origin(exc: BaseException) -> str:

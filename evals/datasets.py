@@ -32,11 +32,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from tools.errors import GeoSleuthError
+from tools.image_files import IMAGE_SUFFIXES
 
 from .archives import zip_members
 from .items import EvalItem, Truth
-
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".heic", ".heif", ".avif"}
 
 
 class DatasetError(GeoSleuthError, ValueError):

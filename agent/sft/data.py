@@ -39,6 +39,7 @@ from PIL import Image
 
 from tools.errors import GeoSleuthError, ImageInputError, ImageNotFoundError, NotAFileError
 from tools.exif import read_exif
+from tools.image_files import IMAGE_SUFFIXES
 from tools.images import load_image
 
 from ..models.protocol import format_answer
@@ -61,7 +62,6 @@ __all__ = [
 DATASET_FORMAT = "geosleuth-sft-data"
 DATASET_VERSION = 1
 DEFAULT_SIZE = 448
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".heic", ".heif", ".avif")
 REJECT_REASONS = (
     "missing_file",
     "unreadable_image",
