@@ -190,7 +190,8 @@ def run_local(
             on_outcome(run(job))
         return
     queue = iter(jobs)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="locate") as pool:
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="locate")
+    try:
         running: set[Future[BatchOutcome]] = set()
         for job in queue:
             running.add(pool.submit(run, job))
@@ -203,6 +204,8 @@ def run_local(
                 job = next(queue, None)
                 if job is not None:
                     running.add(pool.submit(run, job))
+    finally:  # Ctrl-C: the photos being located finish, the queued ones never start
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 class LocateWorker:
