@@ -30,6 +30,7 @@ from workspace.config import WorkspaceConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "page-token-0123456789abcdef"
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -214,6 +215,46 @@ def test_text_from_a_photo_is_shown_as_text(tmp_path, monkeypatch, open_page, ga
         assert page.locator("#evidence script, #steps script").count() == 0
         page.screenshot(path=str(tmp_path / "hostile.png"))
         assert page.context.refused == []
+    ws.close()
+
+
+def hostile_sign() -> bytes:
+    """A photo of a sign whose words are markup: what OCR reads from it is the most
+    untrusted text the page shows (anyone can put a sign in front of a camera)."""
+    from io import BytesIO
+
+    from PIL import ImageDraw, ImageFont
+
+    font = ImageFont.truetype(FONT, 56)
+    image = Image.new("RGB", (1400, 420), "white")
+    draw = ImageDraw.Draw(image)
+    draw.text((40, 60), "<script>pwned=2</script>", font=font, fill="black")
+    draw.text((40, 220), '"><img src=x onerror=pwned=1>', font=font, fill="black")
+    buffer = BytesIO()
+    image.save(buffer, "JPEG", quality=92)
+    return buffer.getvalue()
+
+
+def test_markup_read_from_the_pixels_is_shown_as_text(tmp_path, monkeypatch, open_page, gazetteer):
+    if not Path(FONT).exists():
+        pytest.skip(f"no {FONT} to draw the sign with (apt-get install fonts-dejavu-core)")
+    monkeypatch.setenv("GEOSLEUTH_TEST_PACE_S", "0")
+    ws, live = serve(tmp_path, ocr_agents)
+    with live:
+        api = httpx.Client(base_url=live.url, headers={"X-GeoSleuth-Token": TOKEN})
+        case_id = api.post("/api/cases", json={"name": "a sign with markup on it", "review": False}).json()["id"]
+        sign = {"file": ("sign.jpg", hostile_sign(), "image/jpeg")}
+        api.post(f"/api/cases/{case_id}/images", files=sign).raise_for_status()
+        page = open_page(f"{live.url}/?token={TOKEN}#/case/{case_id}")
+        page.wait_for_selector("#run-status.done", timeout=60_000)
+        page.wait_for_selector("#evidence")
+        shown = page.inner_text("#evidence")
+        assert '"><img src=x onerror=pwned=1>' in shown, "OCR read the sign, and the page shows it as text"
+        assert page.evaluate("typeof window.pwned") == "undefined"
+        assert page.locator("#detail img").count() == 1, "only the photo itself is an image"
+        assert page.locator("#evidence script, #steps script, #evidence img, #steps img").count() == 0
+        page.screenshot(path=str(tmp_path / "hostile-sign.png"))
+        assert page.context.refused == [] and page.errors == []
     ws.close()
 
 
