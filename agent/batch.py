@@ -80,7 +80,7 @@ def expand_inputs(arguments: Iterable[str]) -> list[str]:
     paths: list[str] = []
     for argument in arguments:
         path = Path(argument)
-        if path.is_dir():
+        if _is_folder(path):
             found = [str(p) for p in image_files_in(path)]
             if not found:
                 suffixes = ", ".join(sorted(IMAGE_SUFFIXES))
@@ -91,6 +91,15 @@ def expand_inputs(arguments: Iterable[str]) -> list[str]:
         else:
             paths.append(argument)
     return paths
+
+
+def _is_folder(path: Path) -> bool:
+    """``path.is_dir()``, False where the system cannot even look (a name too long): such
+    an argument is then refused by name as an image, like any other unusable path."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
 
 
 def read_image_list(path: Path) -> list[str]:
@@ -131,7 +140,7 @@ def trace_target(arg: str | None, jobs: int, job: BatchJob) -> Path | None:
     if arg is None:
         return None
     path = Path(arg)
-    if jobs == 1 and not (path.is_dir() or arg.endswith(("/", "\\"))):
+    if jobs == 1 and not (_is_folder(path) or arg.endswith(("/", "\\"))):
         return path  # exactly the file asked for (refused if it exists, unless --force)
     from graphs.trace_names import create_trace_file
 
