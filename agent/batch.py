@@ -32,6 +32,7 @@ from tools.errors import ConfigError, GeoSleuthError
 from tools.image_files import IMAGE_SUFFIXES, image_files_in
 
 from .location import Location
+from .ray_pool import RayOptions, warm_agent
 
 LIST_SUFFIXES = (".txt", ".lst", ".list")
 MAX_LIST_BYTES = 64 * 1024 * 1024
@@ -61,16 +62,6 @@ class BatchOutcome:
     job: BatchJob
     location: Location | None = None
     error: str | None = None
-
-
-@dataclass(frozen=True)
-class RayOptions:
-    """Where and how wide the Ray pool is (``--address``, ``--actors``, ``--actor-cpus``/``-gpus``)."""
-
-    address: str | None = None
-    actors: int | None = None
-    actor_cpus: float = 1.0
-    actor_gpus: float = 0.0
 
 
 def expand_inputs(arguments: Iterable[str]) -> list[str]:
@@ -229,8 +220,7 @@ class LocateWorker:
         self.problem: str | None = None
         try:
             self.agent = Agent(**payload["agent"])
-            self.agent.gazetteer.countries()  # load now: an actor is ready when it says so
-            _ = self.agent.graph
+            warm_agent(self.agent)
         except GeoSleuthError as exc:  # reported by where(): the driver stops with this message
             self.problem = one_line(exc)
 
@@ -258,34 +248,25 @@ def run_ray(
     options: Mapping[str, Any],
     on_outcome: Callable[[BatchOutcome], None],
     *,
-    ray_options: RayOptions = RayOptions(),
+    ray_options: RayOptions | None = None,
     trace_arg: str | None = None,
 ) -> dict[str, Any]:
     """Run ``jobs`` on a Ray actor pool; returns the pool's facts (actors, replacements,
     start-up and run seconds). Images travel as absolute paths: on a cluster they must be
     on storage every node sees."""
-    from .ray_pool import ActorPool, connect, import_ray
+    from .ray_pool import ActorPool, import_ray, ray_session
 
-    ray = import_ray()
     if not jobs:
+        import_ray()  # still refuse when Ray is missing
         return {"actors": 0, "replacements": 0, "startup_s": 0.0, "run_s": 0.0}
+    ray_options = ray_options or RayOptions()
     payload = {"agent": dict(agent_kwargs), "locate": {k: v for k, v in options.items() if k != "overwrite_trace"}}
-    started_here = connect(ray, ray_options.address)
-    try:
-        pool: ActorPool[BatchJob] = ActorPool(
-            ray,
-            LocateWorker,
-            payload,
-            size=ray_options.actors,
-            name="geosleuth-locate",
-            cpus=ray_options.actor_cpus,
-            gpus=ray_options.actor_gpus,
-        )
+    with ray_session(ray_options.address) as ray:
+        pool: ActorPool[BatchJob] = ActorPool(ray, LocateWorker, payload, ray_options, name="geosleuth-locate")
         try:
-            pool.wait_ready()
-            problems = [answer.get("problem") for answer in pool.call_each("where") if answer]
-            if any(problems):
-                raise ConfigError(next(p for p in problems if p))
+            problems = [answer["problem"] for answer in pool.wait_ready() if answer and answer["problem"]]
+            if problems:
+                raise ConfigError(problems[0])
 
             def arrived(job: BatchJob, answer: tuple[BatchOutcome, bytes | None]) -> None:
                 outcome, data = answer
@@ -297,14 +278,11 @@ def run_ray(
                 "run",
                 arrived,
                 lambda job, reason: on_outcome(BatchOutcome(job, error=reason)),
-                prepare=lambda job: _absolute(job),
+                prepare=_absolute,
                 extra=(trace_arg is not None,),
             )
         finally:
             pool.close()
-    finally:
-        if started_here:
-            ray.shutdown()
     return {"actors": pool.size, "replacements": pool.replacements, "startup_s": pool.startup_s, "run_s": pool.run_s}
 
 

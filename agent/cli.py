@@ -17,6 +17,7 @@ from tools.errors import ConfigError, GeoSleuthError
 from . import ask_cli, batch, batch_csv, batch_outputs, doctor_cli, explain_cli, osm_cli, sun_cli, tools_cli
 from .agent import Agent
 from .batch import one_line
+from .ray_pool import RayOptions
 from .render import render_location
 from .review import terminal_reviewer
 from .settings import Settings
@@ -230,7 +231,7 @@ def _locate(args: argparse.Namespace) -> int:
     outputs = BatchOutputs(args, jobs)
     try:
         if args.engine == "ray":
-            ray_options = batch.RayOptions(args.address, args.actors, args.actor_cpus, args.actor_gpus)
+            ray_options = RayOptions(args.address, args.actors, args.actor_cpus, args.actor_gpus)
             kwargs = _agent_kwargs(args)
             Agent(**kwargs)  # refuse a bad option here, before any actor starts
             batch.run_ray(kwargs, jobs, options, outputs.add, ray_options=ray_options, trace_arg=args.trace)

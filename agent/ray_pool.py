@@ -21,7 +21,9 @@ from __future__ import annotations
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from tools.errors import ConfigError, GeoSleuthError
@@ -45,16 +47,42 @@ def import_ray() -> Any:
     return ray
 
 
-def connect(ray: Any, address: str | None) -> bool:
-    """Join the cluster at ``address`` (or start Ray here); True when this call started
-    Ray and so must shut it down."""
-    if ray.is_initialized():
-        return False
-    options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": True}
-    if address:
-        options["address"] = address
-    ray.init(**options)
-    return True
+@dataclass(frozen=True)
+class RayOptions:
+    """Where and how wide the pool is (``--address``, ``--actors``, ``--actor-cpus``, ``--actor-gpus``)."""
+
+    address: str | None = None
+    actors: int | None = None
+    actor_cpus: float = 1.0
+    actor_gpus: float = 0.0
+
+
+@contextmanager
+def ray_session(address: str | None) -> Iterator[Any]:
+    """Ray, joined at ``address`` (or started here when none runs yet); a Ray this call
+    started is shut down on leaving, one that was already running is left as it was."""
+    ray = import_ray()
+    started_here = not ray.is_initialized()
+    if started_here:
+        options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": True}
+        if address:
+            options["address"] = address
+        ray.init(**options)
+    try:
+        yield ray
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+def warm_agent(agent: Any) -> None:
+    """Load what an actor's first item would otherwise pay for (the gazetteer, the graph,
+    the model client), so an actor is ready when it says it is."""
+    agent.gazetteer.countries()
+    _ = agent.graph
+    warm = getattr(getattr(agent.policy, "model", None), "warm", None)
+    if callable(warm):
+        warm()
 
 
 def pool_size(ray: Any, actors: int | None, actor_cpus: float) -> int:
@@ -79,8 +107,8 @@ def is_actor_death(ray: Any, exc: BaseException) -> bool:
 
 
 class ActorPool(Generic[Task]):
-    """``size`` actors of ``actor_class`` built from ``payload`` (by default as many as the
-    cluster's CPUs hold at ``cpus`` each), replaced when they die.
+    """``options.actors`` actors of ``actor_class`` built from ``payload`` (by default as
+    many as the cluster's CPUs hold at ``options.actor_cpus`` each), replaced when they die.
 
     ``replacements``, ``startup_s`` (building the first actors: models load there) and
     ``run_s`` (the tasks alone) are kept for the caller's summary.
@@ -91,20 +119,19 @@ class ActorPool(Generic[Task]):
         ray: Any,
         actor_class: Any,
         payload: Any,
+        options: RayOptions,
         *,
-        size: int | None = None,
         name: str = "geosleuth",
-        cpus: float = 1.0,
-        gpus: float = 0.0,
         in_flight: int = IN_FLIGHT_PER_ACTOR,
         max_attempts: int = MAX_ATTEMPTS,
     ) -> None:
         self._ray = ray
+        cpus, gpus = options.actor_cpus, options.actor_gpus
         self._remote = ray.remote(num_cpus=cpus, num_gpus=gpus or None, max_restarts=0)(actor_class)
         self._payload = payload
         self._name = f"{name}-{uuid.uuid4().hex[:8]}"
         self._made = 0
-        self.size = pool_size(ray, size, cpus)
+        self.size = pool_size(ray, options.actors, cpus)
         self.in_flight = in_flight
         self.max_attempts = max_attempts
         self.replacements = 0
@@ -117,15 +144,20 @@ class ActorPool(Generic[Task]):
         options = {"name": f"{self._name}-{self._made}", "scheduling_strategy": "SPREAD"}
         return self._remote.options(**options).remote(self._payload)
 
-    def wait_ready(self) -> None:
-        """Block until every actor is built, so ``run_s`` times the tasks alone."""
+    def wait_ready(self) -> list[Any]:
+        """Block until every actor is built (so ``run_s`` times the tasks alone); each
+        actor's ``where()`` answer, None for one that died being built."""
         started = time.perf_counter()
-        try:
-            self._ray.get([actor.where.remote() for actor in self.actors])
-        except Exception as exc:
-            if not is_actor_death(self._ray, exc):
-                raise
+        answers = []
+        for ref in [actor.where.remote() for actor in self.actors]:
+            try:
+                answers.append(self._ray.get(ref))
+            except Exception as exc:
+                if not is_actor_death(self._ray, exc):
+                    raise
+                answers.append(None)
         self.startup_s = time.perf_counter() - started
+        return answers
 
     def map(
         self,

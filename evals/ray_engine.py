@@ -25,7 +25,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from agent.ray_pool import ActorPool, RayEngineError, connect, import_ray
+from agent.ray_pool import ActorPool, RayEngineError, RayOptions, import_ray, ray_session, warm_agent
 
 from .items import EvalItem
 from .runner import EvalConfig, RecordWriter, blank_record
@@ -44,16 +44,7 @@ class EvalWorker:
         self.agent = build_agent(settings)
         self.evaluator = Evaluator(self.agent, replace(settings, out=self.scratch))
         self.evaluator.traces.mkdir(parents=True, exist_ok=True)
-        self._warm()
-
-    def _warm(self) -> None:
-        """Load what the first item would otherwise pay for (the gazetteer, the graph, the
-        model client), so an actor is ready when it reports ready."""
-        self.agent.gazetteer.countries()
-        _ = self.agent.graph
-        warm = getattr(getattr(self.agent.policy, "model", None), "warm", None)
-        if callable(warm):
-            warm()
+        warm_agent(self.agent)
 
     def where(self) -> dict[str, Any]:
         return {"host": socket.gethostname(), "pid": os.getpid()}
@@ -106,28 +97,17 @@ def _failed(item: EvalItem, reason: str) -> dict[str, Any]:
 def run_ray(config: EvalConfig, pending: list[EvalItem], writer: RecordWriter) -> dict[str, Any]:
     """Run ``pending`` on an actor pool; every record goes through ``writer``. Returns
     facts for the summary (merged per-endpoint counts) and the run (pool, restarts)."""
-    ray = import_ray()
     if not pending:  # a finished run resumed: nothing to start a cluster for
+        import_ray()  # still refuse when Ray is missing
         return {"endpoints": None, "actors": 0, "replacements": 0, "duplicates": 0, "startup_s": 0.0, "run_s": 0.0}
-    started_here = connect(ray, config.address)
-    try:
+    with ray_session(config.address) as ray:
         return _schedule(ray, config, pending, writer)
-    finally:
-        if started_here:
-            ray.shutdown()
 
 
 def _schedule(ray: Any, config: EvalConfig, pending: list[EvalItem], writer: RecordWriter) -> dict[str, Any]:
     payload = {**asdict(config), "out": str(config.out), "engine": "local"}
-    pool: ActorPool[EvalItem] = ActorPool(
-        ray,
-        EvalWorker,
-        payload,
-        size=config.actors,
-        name="geosleuth-eval",
-        cpus=config.actor_cpus,
-        gpus=config.actor_gpus,
-    )
+    options = RayOptions(config.address, config.actors, config.actor_cpus, config.actor_gpus)
+    pool: ActorPool[EvalItem] = ActorPool(ray, EvalWorker, payload, options, name="geosleuth-eval")
 
     def written(item: EvalItem, answer: tuple[dict[str, Any], bytes | None]) -> None:
         record, trace = answer
